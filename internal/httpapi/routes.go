@@ -1,0 +1,97 @@
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Permission names what a caller must be allowed to do to use a route.
+// Every route names one; there is no default, so a route nobody thought
+// about cannot be reached by accident.
+type Permission string
+
+// PermissionPublic marks a route anyone may call without a token: probes,
+// metrics, login, the OpenAPI document.
+const PermissionPublic Permission = "public"
+
+// Route is one entry of the route table.
+type Route struct {
+	// Method is the HTTP method; GET also answers HEAD.
+	Method string
+	// Pattern is a net/http ServeMux path pattern such as
+	// "/api/v1/patients/{id}". It is also the "route" label of the
+	// metrics and the access log, so ids never reach either.
+	Pattern string
+	// Permission is what the caller needs. Registration panics when it
+	// is empty.
+	Permission Permission
+	// Handler serves the route.
+	Handler http.Handler
+	// MaxBodyBytes overrides the server's request body limit, for the
+	// few routes (file uploads) that need more. Zero means the default.
+	MaxBodyBytes int64
+}
+
+// routeTable is the API: every route the server answers, in one place.
+// Add a resource's routes here, each with the Permission it needs, and
+// write its handlers as methods on Server in the resource's own file.
+func (s *Server) routeTable() []Route {
+	metrics := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(s.log.With(slog.String("component", "promhttp")).Handler(), slog.LevelError),
+		Registry: s.registry,
+	})
+	return []Route{
+		{Method: http.MethodGet, Pattern: "/healthz", Permission: PermissionPublic, Handler: http.HandlerFunc(s.handleHealthz)},
+		{Method: http.MethodGet, Pattern: "/readyz", Permission: PermissionPublic, Handler: http.HandlerFunc(s.handleReadyz)},
+		{Method: http.MethodGet, Pattern: "/metrics", Permission: PermissionPublic, Handler: metrics},
+	}
+}
+
+// mount registers routes on mux, each wrapped in what every route needs:
+// its route label, its body limit and its permission check. It panics on
+// a malformed entry; ServeMux itself panics on conflicting patterns.
+func (s *Server) mount(mux *http.ServeMux, routes []Route) {
+	for _, rt := range routes {
+		if err := rt.validate(); err != nil {
+			panic(fmt.Sprintf("httpapi: route %s %s: %v", rt.Method, rt.Pattern, err))
+		}
+		limit := rt.MaxBodyBytes
+		if limit == 0 {
+			limit = s.maxBody
+		}
+		h := labelRoute(rt.Pattern, limitBody(limit, authorize(rt.Permission, rt.Handler)))
+		mux.Handle(rt.Method+" "+rt.Pattern, h)
+	}
+}
+
+func (rt Route) validate() error {
+	switch {
+	case rt.Permission == "":
+		return fmt.Errorf("no Permission: name one, or PermissionPublic")
+	case rt.Method == "" || strings.ContainsAny(rt.Method, " /"):
+		return fmt.Errorf("Method %q is not an HTTP method", rt.Method)
+	case !strings.HasPrefix(rt.Pattern, "/"):
+		return fmt.Errorf("Pattern %q must be a path starting with /", rt.Pattern)
+	case rt.Handler == nil:
+		return fmt.Errorf("no Handler")
+	case rt.MaxBodyBytes < 0:
+		return fmt.Errorf("negative MaxBodyBytes %d", rt.MaxBodyBytes)
+	}
+	return nil
+}
+
+// labelRoute records the matched pattern for the access log and the
+// metrics, which run outside the mux and would otherwise only see the raw
+// path, ids and all.
+func labelRoute(pattern string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := stateFrom(r.Context()); st != nil {
+			st.route = pattern
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,192 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Timeouts and limits of the *http.Server built by HTTPServer. They bound
+// what one slow or hostile client can hold: headers must arrive within 5s,
+// and no request may pin a connection for longer than a minute or so.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+	// A bearer token is a few KiB at most; the standard library's 1 MiB
+	// default only invites abuse.
+	maxHeaderBytes = 64 << 10
+
+	// DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes
+	// is zero and the route does not set its own.
+	DefaultMaxBodyBytes int64 = 1 << 20
+)
+
+// Readiness reports whether the service can do useful work: the database is
+// reachable and its migrations are current. /readyz calls it.
+type Readiness interface {
+	// Ready returns nil when the service is ready. The error's text is
+	// logged, never shown to the caller.
+	Ready(ctx context.Context) error
+}
+
+// Config is what New needs. Logger, Readiness and Metrics are required.
+type Config struct {
+	// Logger receives the access log, errors and panics; each request's
+	// lines carry its request id.
+	Logger *slog.Logger
+	// Readiness backs GET /readyz.
+	Readiness Readiness
+	// Metrics receives the HTTP metrics and is what GET /metrics exposes;
+	// register the Go runtime, process and database collectors on it too.
+	Metrics *prometheus.Registry
+	// MaxBodyBytes caps request bodies on routes that set no limit of
+	// their own. Zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// BaseContext is the context every request's context derives from.
+	// The caller keeps its cancel function and calls it once
+	// http.Server.Shutdown has given up waiting, so that handlers still
+	// running (a stuck query) stop. Nil means context.Background().
+	BaseContext context.Context
+}
+
+// Server is medrec's HTTP API: the route table wrapped in its middleware.
+// Build it with New; it is safe for concurrent use.
+type Server struct {
+	log      *slog.Logger
+	ready    Readiness
+	registry *prometheus.Registry
+	maxBody  int64
+	baseCtx  context.Context
+
+	// draining makes /readyz fail so load balancers stop sending traffic
+	// before the listener closes.
+	draining atomic.Bool
+
+	routes  []Route
+	handler http.Handler
+}
+
+// New builds the Server from cfg. It panics when cfg lacks a required field
+// or the route table is malformed: both are programming errors that must
+// stop the process at start-up, not surface on the first request.
+func New(cfg Config) *Server {
+	return newServer(cfg)
+}
+
+// newServer is New plus extra routes, which only tests pass (a route that
+// panics, say) so that nothing test-only reaches the production table.
+func newServer(cfg Config, extra ...Route) *Server {
+	if err := cfg.validate(); err != nil {
+		panic(fmt.Sprintf("httpapi.New: %v", err))
+	}
+	s := &Server{
+		log:      cfg.Logger,
+		ready:    cfg.Readiness,
+		registry: cfg.Metrics,
+		maxBody:  cfg.MaxBodyBytes,
+		baseCtx:  cfg.BaseContext,
+	}
+	if s.maxBody == 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.baseCtx == nil {
+		s.baseCtx = context.Background()
+	}
+	metrics, err := newHTTPMetrics(s.registry)
+	if err != nil {
+		panic(fmt.Sprintf("httpapi.New: %v", err))
+	}
+
+	s.routes = append(s.routeTable(), extra...)
+	mux := http.NewServeMux()
+	s.mount(mux, s.routes)
+
+	// Outermost first. The request id exists before anything logs; the
+	// access log and metrics sit outside recovery so that a panic is
+	// observed as the 500 that recovery writes.
+	s.handler = chain(dispatch(mux),
+		securityHeaders,
+		requestID(s.log),
+		accessLog,
+		metrics.middleware,
+		recoverPanic,
+	)
+	return s
+}
+
+func (cfg Config) validate() error {
+	var errs []error
+	if cfg.Logger == nil {
+		errs = append(errs, errors.New("Config.Logger is nil"))
+	}
+	if cfg.Readiness == nil {
+		errs = append(errs, errors.New("Config.Readiness is nil"))
+	}
+	if cfg.Metrics == nil {
+		errs = append(errs, errors.New("Config.Metrics is nil"))
+	}
+	if cfg.MaxBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("Config.MaxBodyBytes is negative (%d)", cfg.MaxBodyBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// chain wraps h in mw, the first element outermost.
+func chain(h http.Handler, mw ...func(http.Handler) http.Handler) http.Handler {
+	for _, m := range slices.Backward(mw) {
+		h = m(h)
+	}
+	return h
+}
+
+// Handler returns the whole API: the route table inside its middleware.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// ServeHTTP serves r through Handler, so a *Server is itself an
+// http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Routes returns a copy of the route table as mounted, so that tests can
+// check that every route has an authorization rule and an OpenAPI entry.
+func (s *Server) Routes() []Route { return slices.Clone(s.routes) }
+
+// Drain makes /readyz answer 503 from now on. Call it on SIGTERM, wait for
+// the load balancer to notice, then call http.Server.Shutdown; the server
+// returned by HTTPServer also calls it when Shutdown starts.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// HTTPServer returns an *http.Server for s listening on addr, with timeouts
+// that bound slow clients and the server's own error log routed to slog.
+// Stop it with its Shutdown method; see Config.BaseContext and Drain.
+//
+// Routes that stream large files and need longer than the read or write
+// timeout extend their own deadline with http.ResponseController.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           s.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		// What net/http logs itself (TLS handshake failures, bad
+		// requests it answers on its own) is rarely ours to fix: warn.
+		ErrorLog:    slog.NewLogLogger(s.log.With(slog.String("component", "net/http")).Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return s.baseCtx },
+	}
+	srv.RegisterOnShutdown(s.Drain)
+	return srv
+}
