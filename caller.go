@@ -1,0 +1,25 @@
+package medrec
+
+import "context"
+
+// Caller is the authenticated user on whose behalf a request runs. The
+// database adapter hands it to PostgreSQL transaction by transaction, where
+// the audit triggers and row-level security read it.
+type Caller struct {
+	UserID string
+	Role   Role
+}
+
+type callerKey struct{}
+
+// NewContextWithCaller returns a copy of ctx that carries c.
+func NewContextWithCaller(ctx context.Context, c *Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFromContext returns the caller carried by ctx, or nil when the work
+// is the system's own (start-up, migrations) or nobody is signed in.
+func CallerFromContext(ctx context.Context) *Caller {
+	c, _ := ctx.Value(callerKey{}).(*Caller)
+	return c
+}
