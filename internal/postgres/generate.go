@@ -1,0 +1,3 @@
+package postgres
+
+//go:generate sqlc generate
