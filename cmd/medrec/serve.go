@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"medrec"
+	"medrec/internal/auth"
+	"medrec/internal/httpapi"
+	"medrec/internal/postgres"
+)
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(newFlagSet("serve", stderr), args, getenv)
+	if err != nil {
+		return err
+	}
+	m := NewMain(cfg, cfg.newLogger(), stdout)
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		m.log.Info("shutting down", "reason", "signal")
+	case err := <-m.serveErr:
+		m.log.Error("HTTP server stopped", "error", err)
+	}
+	return m.Close()
+}
+
+// Main is the running service: database, HTTP server and their wiring. The
+// end-to-end tests boot it exactly as `medrec serve` does, on port 0.
+type Main struct {
+	cfg    Config
+	log    *slog.Logger
+	stdout io.Writer // where the generated first password is printed, once
+
+	db         *database
+	pool       *postgres.DB
+	api        *httpapi.Server
+	httpServer *http.Server
+	listener   net.Listener
+	cancelBase context.CancelFunc
+	serveErr   chan error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewMain returns a Main for cfg; Run starts it.
+func NewMain(cfg Config, log *slog.Logger, stdout io.Writer) *Main {
+	return &Main{cfg: cfg, log: log, stdout: stdout, serveErr: make(chan error, 1)}
+}
+
+// Run opens the database (starting the private cluster when DATABASE_URL is
+// unset), migrates, creates the first administrator if there is no user,
+// and starts serving HTTP. It returns once the listener is open.
+func (m *Main) Run(ctx context.Context) error {
+	db, err := openDatabase(ctx, m.cfg, m.log)
+	if err != nil {
+		return err
+	}
+	m.db = db
+	if m.cfg.Migrate {
+		if err := migrateUp(ctx, db, m.cfg, m.log); err != nil {
+			return err
+		}
+	}
+	if m.pool, err = postgres.Open(ctx, db.appURL); err != nil {
+		return fmt.Errorf("connect as the service role %s: %w", m.cfg.AppRole, err)
+	}
+	if err := m.ensureFirstAdmin(ctx); err != nil {
+		return err
+	}
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.pool.Collector(),
+	)
+	baseCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancelBase = cancel
+	m.api = httpapi.New(httpapi.Config{
+		Logger:       m.log,
+		Readiness:    m.pool,
+		Metrics:      registry,
+		MaxBodyBytes: m.cfg.MaxBodyBytes,
+		BaseContext:  baseCtx,
+	})
+	if m.listener, err = net.Listen("tcp", m.cfg.Addr); err != nil {
+		return fmt.Errorf("listen on %s: %w", m.cfg.Addr, err)
+	}
+	m.httpServer = m.api.HTTPServer(m.cfg.Addr)
+	go func() {
+		if err := m.httpServer.Serve(m.listener); !errors.Is(err, http.ErrServerClosed) {
+			m.serveErr <- err
+		}
+	}()
+	m.log.Info("medrec serving", "addr", m.listener.Addr().String(), "private_cluster", db.cluster != nil)
+	return nil
+}
+
+// Addr is the address the HTTP server listens on (useful with port 0).
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// Close stops the service gracefully: /readyz turns 503, in-flight requests
+// get up to the shutdown timeout to finish, then the pool closes and the
+// private cluster (if this process started it) shuts down.
+// Calling it again returns the first call's result.
+func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
+	var errs []error
+	if m.httpServer != nil {
+		m.api.Drain()
+		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
+		if err := m.httpServer.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down HTTP server: %w", err))
+			m.httpServer.Close()
+		}
+		cancel()
+	}
+	if m.cancelBase != nil {
+		m.cancelBase() // stops handlers that outlived the grace period
+	}
+	if m.pool != nil {
+		m.pool.Close()
+	}
+	if m.db != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := m.db.close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop private cluster: %w", err))
+		}
+		cancel()
+	}
+	m.log.Info("medrec stopped")
+	return errors.Join(errs...)
+}
+
+// ensureFirstAdmin creates the first ADMIN when there are no users, with
+// the configured password or a generated one printed once.
+func (m *Main) ensureFirstAdmin(ctx context.Context) error {
+	hasher, err := auth.NewHasher(m.cfg.BcryptCost)
+	if err != nil {
+		return err
+	}
+	password, generated := m.cfg.AdminPassword, false
+	if password == "" {
+		password, generated = auth.GeneratePassword(24), true
+	}
+	created, err := postgres.NewUserService(m.pool).CreateFirstAdmin(ctx, m.cfg.AdminEmail,
+		func() (string, error) { return hasher.Hash(password) })
+	if err != nil {
+		return err
+	}
+	if !created {
+		return nil
+	}
+	m.log.Info("created the first administrator", "email", m.cfg.AdminEmail, "generated_password", generated)
+	if generated {
+		// Straight to the terminal, never into the structured log.
+		fmt.Fprintf(m.stdout, "\nFirst administrator: %s\nPassword (shown once; change it after signing in): %s\n\n", m.cfg.AdminEmail, password)
+	}
+	return nil
+}
+
+var _ medrec.UserService = (*postgres.UserService)(nil)
