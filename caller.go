@@ -6,8 +6,22 @@ import "context"
 // database adapter hands it to PostgreSQL transaction by transaction, where
 // the audit triggers and row-level security read it.
 type Caller struct {
-	UserID string
-	Role   Role
+	UserID    string
+	Role      Role
+	SessionID string
+	// DoctorID is the caller's doctor record, for a linked CLINICIAN.
+	DoctorID string
+	// MFAPending: the session may only use PermSelf until a second factor
+	// is confirmed.
+	MFAPending bool
+}
+
+// Can reports whether the caller may use a route needing p.
+func (c *Caller) Can(p Permission) bool {
+	if c.MFAPending {
+		return p == PermSelf || p == PermPublic
+	}
+	return c.Role.Can(p)
 }
 
 type callerKey struct{}

@@ -21,12 +21,51 @@ const (
 // User is a person who signs in to medrec. Its password hash never leaves
 // the database adapter.
 type User struct {
-	ID        string     `json:"id"`
-	Email     string     `json:"email"`
-	Role      Role       `json:"role"`
-	Status    UserStatus `json:"status"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	ID       string     `json:"id"`
+	Email    string     `json:"email"`
+	Role     Role       `json:"role"`
+	Status   UserStatus `json:"status"`
+	DoctorID string     `json:"doctor_id,omitempty"` // the linked doctor record of a CLINICIAN
+	// MFAEnabled: a second factor is confirmed and required at sign-in.
+	MFAEnabled bool      `json:"mfa_enabled"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// Valid reports whether s is one of the spec's user statuses.
+func (s UserStatus) Valid() bool {
+	return s == UserActive || s == UserSuspended || s == UserLocked
+}
+
+// UserFilter selects users for a list; nil fields do not filter.
+type UserFilter struct {
+	Role   *Role
+	Status *UserStatus
+	Page
+}
+
+// UserUpdate changes a user's role or status; nil fields stay as they are.
+type UserUpdate struct {
+	Role   *Role
+	Status *UserStatus
+}
+
+// Validate checks the fields that are set.
+func (u *UserUpdate) Validate() error {
+	var fields []FieldError
+	if u.Role != nil && !u.Role.Valid() {
+		fields = append(fields, FieldError{Field: "role", Message: "must be one of ADMIN, CLINICIAN, NURSE, RECEPTIONIST"})
+	}
+	if u.Status != nil && !u.Status.Valid() {
+		fields = append(fields, FieldError{Field: "status", Message: "must be one of ACTIVE, SUSPENDED, LOCKED"})
+	}
+	if u.Role == nil && u.Status == nil {
+		fields = append(fields, FieldError{Field: "role", Message: "give role or status to change"})
+	}
+	if len(fields) > 0 {
+		return Invalid(fields...)
+	}
+	return nil
 }
 
 // Password limits. bcrypt reads only the first 72 bytes, so a longer
@@ -103,4 +142,16 @@ type UserService interface {
 	// already present costs no bcrypt work. Safe when several processes start
 	// at once.
 	CreateFirstAdmin(ctx context.Context, email string, hash func() (string, error)) (created bool, err error)
+
+	// FindUserByID returns one user. Errors: ENOTFOUND.
+	FindUserByID(ctx context.Context, id string) (*User, error)
+
+	// FindUsers lists users, newest first, and the cursor of the next page
+	// ("" on the last). Errors: EINVALID (bad cursor or limit).
+	FindUsers(ctx context.Context, f UserFilter) ([]*User, string, error)
+
+	// UpdateUser changes a user's role or status; that ends the user's
+	// sessions. Nobody changes their own. Errors: EINVALID, ENOTFOUND,
+	// EFORBIDDEN (one's own account).
+	UpdateUser(ctx context.Context, id string, u UserUpdate) (*User, error)
 }

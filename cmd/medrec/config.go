@@ -35,6 +35,14 @@ type Config struct {
 	ShutdownTimeout time.Duration // MEDREC_SHUTDOWN_TIMEOUT
 	LogLevel        slog.Level    // -log-level, MEDREC_LOG_LEVEL
 	LogFormat       string        // MEDREC_LOG_FORMAT: json or text
+
+	JWTKey           string        // MEDREC_JWT_KEY: the access-token signing key; empty = kept in the data directory
+	AccessTokenTTL   time.Duration // MEDREC_ACCESS_TOKEN_TTL
+	SessionIdle      time.Duration // MEDREC_SESSION_IDLE
+	SessionMax       time.Duration // MEDREC_SESSION_MAX
+	LockoutThreshold int           // MEDREC_LOCKOUT_THRESHOLD
+	LoginThrottle    int           // MEDREC_LOGIN_THROTTLE: failed sign-ins per address per 15 minutes
+	AdminMFARequired bool          // MEDREC_ADMIN_MFA_REQUIRED
 }
 
 // setting documents one configuration value; the README's table is this list.
@@ -58,6 +66,13 @@ var settings = []setting{
 	{"", "MEDREC_SHUTDOWN_TIMEOUT", "30s", "how long in-flight requests may finish after SIGINT/SIGTERM"},
 	{"log-level", "MEDREC_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"", "MEDREC_LOG_FORMAT", "json", "json or text"},
+	{"", "MEDREC_JWT_KEY", "", "Ed25519 key signing access tokens (PKCS#8 PEM, or base64 of the 32-byte seed); unset keeps one in <data dir>/jwt-signing-key.pem. Set it when several medrec processes serve one database"},
+	{"", "MEDREC_ACCESS_TOKEN_TTL", "15m", "lifetime of an access token"},
+	{"", "MEDREC_SESSION_IDLE", "15m", "a session unused this long is over"},
+	{"", "MEDREC_SESSION_MAX", "12h", "a session this old is over, however busy"},
+	{"", "MEDREC_LOCKOUT_THRESHOLD", "5", "consecutive failed sign-ins that lock an account until an ADMIN unlocks it"},
+	{"", "MEDREC_LOGIN_THROTTLE", "20", "failed sign-ins one address may make in 15 minutes before it gets 429"},
+	{"", "MEDREC_ADMIN_MFA_REQUIRED", "true", "an ADMIN must confirm a TOTP second factor before doing anything else"},
 }
 
 // loadConfig reads the environment through getenv, then the flags in args.
@@ -112,6 +127,29 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	}
 	if cfg.LogFormat != "json" && cfg.LogFormat != "text" {
 		bad("MEDREC_LOG_FORMAT", "want json or text, got %q", cfg.LogFormat)
+	}
+	cfg.JWTKey = *values["MEDREC_JWT_KEY"]
+	positiveDuration := func(env string) time.Duration {
+		d, err := time.ParseDuration(get(env))
+		if err != nil || d <= 0 {
+			bad(env, "want a positive duration such as 15m, got %q", get(env))
+		}
+		return d
+	}
+	cfg.AccessTokenTTL = positiveDuration("MEDREC_ACCESS_TOKEN_TTL")
+	cfg.SessionIdle = positiveDuration("MEDREC_SESSION_IDLE")
+	cfg.SessionMax = positiveDuration("MEDREC_SESSION_MAX")
+	positiveInt := func(env string) int {
+		n, err := strconv.Atoi(get(env))
+		if err != nil || n < 1 {
+			bad(env, "want a whole number of at least 1, got %q", get(env))
+		}
+		return n
+	}
+	cfg.LockoutThreshold = positiveInt("MEDREC_LOCKOUT_THRESHOLD")
+	cfg.LoginThrottle = positiveInt("MEDREC_LOGIN_THROTTLE")
+	if cfg.AdminMFARequired, err = strconv.ParseBool(get("MEDREC_ADMIN_MFA_REQUIRED")); err != nil {
+		bad("MEDREC_ADMIN_MFA_REQUIRED", "want true or false, got %q", get("MEDREC_ADMIN_MFA_REQUIRED"))
 	}
 	if cfg.Addr == "" {
 		bad("MEDREC_ADDR", "must not be empty")

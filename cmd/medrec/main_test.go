@@ -42,6 +42,7 @@ func (s *syncBuffer) String() string {
 func testConfig(t *testing.T, env map[string]string) Config {
 	t.Helper()
 	base := map[string]string{
+		"MEDREC_DATA_DIR":       t.TempDir(),
 		"MEDREC_ADDR":           "127.0.0.1:0",
 		"MEDREC_BCRYPT_COST":    "10",
 		"MEDREC_ADMIN_EMAIL":    "admin@example.org",

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -80,9 +82,27 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.pool, err = postgres.Open(ctx, db.appURL); err != nil {
 		return fmt.Errorf("connect as the service role %s: %w", m.cfg.AppRole, err)
 	}
-	if err := m.ensureFirstAdmin(ctx); err != nil {
+	passwords, err := auth.NewPasswords(m.cfg.BcryptCost)
+	if err != nil {
 		return err
 	}
+	if err := m.ensureFirstAdmin(ctx, passwords); err != nil {
+		return err
+	}
+	tokens, err := m.tokenIssuer()
+	if err != nil {
+		return err
+	}
+	users := postgres.NewUserService(m.pool)
+	authService := postgres.NewAuthService(m.pool, postgres.AuthConfig{
+		Tokens:          tokens,
+		Hasher:          passwords,
+		SecondFactor:    auth.TOTP{Issuer: "medrec"},
+		IdleTimeout:     m.cfg.SessionIdle,
+		MaxSessionAge:   m.cfg.SessionMax,
+		MaxFailures:     m.cfg.LockoutThreshold,
+		RequireAdminMFA: m.cfg.AdminMFARequired,
+	})
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(
@@ -98,6 +118,12 @@ func (m *Main) Run(ctx context.Context) error {
 		Metrics:      registry,
 		MaxBodyBytes: m.cfg.MaxBodyBytes,
 		BaseContext:  baseCtx,
+
+		Auth:          authService,
+		Users:         users,
+		CareTeam:      postgres.NewCareTeamService(m.pool),
+		Passwords:     passwords,
+		LoginThrottle: auth.NewThrottle(m.cfg.LoginThrottle, 15*time.Minute, time.Now),
 	})
 	if m.listener, err = net.Listen("tcp", m.cfg.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.cfg.Addr, err)
@@ -154,11 +180,7 @@ func (m *Main) close() error {
 
 // ensureFirstAdmin creates the first ADMIN when there are no users, with
 // the configured password or a generated one printed once.
-func (m *Main) ensureFirstAdmin(ctx context.Context) error {
-	hasher, err := auth.NewHasher(m.cfg.BcryptCost)
-	if err != nil {
-		return err
-	}
+func (m *Main) ensureFirstAdmin(ctx context.Context, hasher medrec.PasswordHasher) error {
 	password, generated := m.cfg.AdminPassword, false
 	if password == "" {
 		password, generated = auth.GeneratePassword(24), true
@@ -179,4 +201,30 @@ func (m *Main) ensureFirstAdmin(ctx context.Context) error {
 	return nil
 }
 
-var _ medrec.UserService = (*postgres.UserService)(nil)
+// tokenIssuer signs access tokens with the configured key, or with one
+// generated once and kept (mode 0600) in the data directory.
+func (m *Main) tokenIssuer() (auth.Tokens, error) {
+	var (
+		key ed25519.PrivateKey
+		err error
+	)
+	if m.cfg.JWTKey != "" {
+		key, err = auth.ParseSigningKey(m.cfg.JWTKey)
+	} else {
+		key, err = auth.LoadOrCreateSigningKey(filepath.Join(m.cfg.DataDir, "jwt-signing-key.pem"))
+	}
+	if err != nil {
+		return auth.Tokens{}, fmt.Errorf("access-token signing key: %w", err)
+	}
+	issuer, err := auth.NewTokenIssuer(key, tokenIssuerName, tokenAudience, m.cfg.AccessTokenTTL, time.Now)
+	if err != nil {
+		return auth.Tokens{}, err
+	}
+	return auth.Tokens{Issuer: issuer}, nil
+}
+
+// The iss and aud of medrec's access tokens.
+const (
+	tokenIssuerName = "medrec"
+	tokenAudience   = "medrec-api"
+)

@@ -39,7 +39,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	if err := nu.Validate(); err != nil {
 		return describe(err)
 	}
-	hasher, err := auth.NewHasher(cfg.BcryptCost)
+	hasher, err := auth.NewPasswords(cfg.BcryptCost)
 	if err != nil {
 		return err
 	}

@@ -7,16 +7,19 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"medrec"
 )
 
 // Permission names what a caller must be allowed to do to use a route.
 // Every route names one; there is no default, so a route nobody thought
-// about cannot be reached by accident.
-type Permission string
+// about cannot be reached by accident. Which role holds which permission is
+// the domain's table (medrec.RolePermissions), not this package's.
+type Permission = medrec.Permission
 
 // PermissionPublic marks a route anyone may call without a token: probes,
 // metrics, login, the OpenAPI document.
-const PermissionPublic Permission = "public"
+const PermissionPublic = medrec.PermPublic
 
 // Route is one entry of the route table.
 type Route struct {
@@ -48,6 +51,23 @@ func (s *Server) routeTable() []Route {
 		{Method: http.MethodGet, Pattern: "/healthz", Permission: PermissionPublic, Handler: http.HandlerFunc(s.handleHealthz)},
 		{Method: http.MethodGet, Pattern: "/readyz", Permission: PermissionPublic, Handler: http.HandlerFunc(s.handleReadyz)},
 		{Method: http.MethodGet, Pattern: "/metrics", Permission: PermissionPublic, Handler: metrics},
+
+		{Method: http.MethodPost, Pattern: "/api/v1/auth/login", Permission: PermissionPublic, Handler: http.HandlerFunc(s.handleLogin)},
+		{Method: http.MethodPost, Pattern: "/api/v1/auth/refresh", Permission: PermissionPublic, Handler: http.HandlerFunc(s.handleRefresh)},
+		{Method: http.MethodPost, Pattern: "/api/v1/auth/logout", Permission: medrec.PermAccount, Handler: http.HandlerFunc(s.handleLogout)},
+		{Method: http.MethodGet, Pattern: "/api/v1/me", Permission: medrec.PermSelf, Handler: http.HandlerFunc(s.handleMe)},
+		{Method: http.MethodPut, Pattern: "/api/v1/me/password", Permission: medrec.PermAccount, Handler: http.HandlerFunc(s.handleChangePassword)},
+		{Method: http.MethodPost, Pattern: "/api/v1/me/mfa/totp", Permission: medrec.PermSelf, Handler: http.HandlerFunc(s.handleEnrolTOTP)},
+		{Method: http.MethodPost, Pattern: "/api/v1/me/mfa/totp/confirm", Permission: medrec.PermSelf, Handler: http.HandlerFunc(s.handleConfirmTOTP)},
+
+		{Method: http.MethodPost, Pattern: "/api/v1/users", Permission: medrec.PermUsersManage, Handler: http.HandlerFunc(s.handleUserCreate)},
+		{Method: http.MethodGet, Pattern: "/api/v1/users", Permission: medrec.PermUsersManage, Handler: http.HandlerFunc(s.handleUserList)},
+		{Method: http.MethodGet, Pattern: "/api/v1/users/{id}", Permission: medrec.PermUsersManage, Handler: http.HandlerFunc(s.handleUserGet)},
+		{Method: http.MethodPatch, Pattern: "/api/v1/users/{id}", Permission: medrec.PermUsersManage, Handler: http.HandlerFunc(s.handleUserUpdate)},
+
+		{Method: http.MethodGet, Pattern: "/api/v1/patients/{id}/care-team", Permission: medrec.PermCareTeamManage, Handler: http.HandlerFunc(s.handleCareTeamList)},
+		{Method: http.MethodPost, Pattern: "/api/v1/patients/{id}/care-team", Permission: medrec.PermCareTeamManage, Handler: http.HandlerFunc(s.handleCareTeamAdd)},
+		{Method: http.MethodDelete, Pattern: "/api/v1/patients/{id}/care-team/{user_id}", Permission: medrec.PermCareTeamManage, Handler: http.HandlerFunc(s.handleCareTeamRemove)},
 	}
 }
 
@@ -63,7 +83,7 @@ func (s *Server) mount(mux *http.ServeMux, routes []Route) {
 		if limit == 0 {
 			limit = s.maxBody
 		}
-		h := labelRoute(rt.Pattern, limitBody(limit, authorize(rt.Permission, rt.Handler)))
+		h := labelRoute(rt.Pattern, limitBody(limit, s.authorize(rt.Permission, rt.Handler)))
 		mux.Handle(rt.Method+" "+rt.Pattern, h)
 	}
 }

@@ -61,20 +61,29 @@ func TestMountRejectsBadRoutes(t *testing.T) {
 func TestRouteTable(t *testing.T) {
 	t.Parallel()
 	b := setup(t, testOptions{})
-	want := map[string]Permission{
-		"GET /healthz": PermissionPublic,
-		"GET /readyz":  PermissionPublic,
-		"GET /metrics": PermissionPublic,
+	// Exactly these routes are public; every other one needs a sign-in.
+	// What each role may do with the others is the authorization table
+	// test's business (cmd/medrec), against a real database.
+	public := map[string]bool{
+		"GET /healthz":              true,
+		"GET /readyz":               true,
+		"GET /metrics":              true,
+		"POST /api/v1/auth/login":   true,
+		"POST /api/v1/auth/refresh": true,
 	}
 	routes := b.srv.Routes()
-	if len(routes) != len(want) {
-		t.Fatalf("routes: got %d, want %d: %v", len(routes), len(want), routes)
-	}
+	seen := 0
 	for _, rt := range routes {
 		key := rt.Method + " " + rt.Pattern
-		if perm, ok := want[key]; !ok || rt.Permission != perm {
-			t.Fatalf("route %s: permission %q, want %q (known: %v)", key, rt.Permission, perm, ok)
+		if isPublic := rt.Permission == PermissionPublic; isPublic != public[key] {
+			t.Errorf("route %s: public = %v, want %v", key, isPublic, public[key])
 		}
+		if public[key] {
+			seen++
+		}
+	}
+	if seen != len(public) {
+		t.Fatalf("found %d of the %d public routes in %v", seen, len(public), routes)
 	}
 	// Routes hands out a copy: the mounted table cannot be changed.
 	routes[0].Permission = "tampered"

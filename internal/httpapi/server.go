@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"medrec"
 )
 
 // Timeouts and limits of the *http.Server built by HTTPServer. They bound
@@ -52,6 +54,16 @@ type Config struct {
 	// MaxBodyBytes caps request bodies on routes that set no limit of
 	// their own. Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Auth signs users in and checks every request's token and session.
+	// Nil refuses every route that is not public (deny by default).
+	Auth medrec.AuthService
+	// Users, CareTeam and Passwords back their routes; nil answers 503.
+	Users     medrec.UserService
+	CareTeam  medrec.CareTeamService
+	Passwords medrec.PasswordHasher
+	// LoginThrottle limits failed sign-ins per client address; nil means
+	// no per-address limit (accounts still lock after repeated failures).
+	LoginThrottle LoginThrottle
 	// BaseContext is the context every request's context derives from.
 	// The caller keeps its cancel function and calls it once
 	// http.Server.Shutdown has given up waiting, so that handlers still
@@ -71,6 +83,12 @@ type Server struct {
 	// draining makes /readyz fail so load balancers stop sending traffic
 	// before the listener closes.
 	draining atomic.Bool
+
+	auth      medrec.AuthService
+	users     medrec.UserService
+	careTeam  medrec.CareTeamService
+	passwords medrec.PasswordHasher
+	throttle  LoginThrottle
 
 	routes  []Route
 	handler http.Handler
@@ -95,6 +113,12 @@ func newServer(cfg Config, extra ...Route) *Server {
 		registry: cfg.Metrics,
 		maxBody:  cfg.MaxBodyBytes,
 		baseCtx:  cfg.BaseContext,
+
+		auth:      cfg.Auth,
+		users:     cfg.Users,
+		careTeam:  cfg.CareTeam,
+		passwords: cfg.Passwords,
+		throttle:  cfg.LoginThrottle,
 	}
 	if s.maxBody == 0 {
 		s.maxBody = DefaultMaxBodyBytes

@@ -42,9 +42,12 @@ var appGrants = []struct {
 	{"medical_reports", "SELECT, INSERT, UPDATE, DELETE"},
 	{"prescriptions", "SELECT, INSERT, UPDATE, DELETE"},
 	{"emergency_access", "SELECT, INSERT, UPDATE, DELETE"},
+	{"care_team", "SELECT, INSERT, UPDATE, DELETE"},
 	{"users", "SELECT, INSERT, UPDATE, DELETE"},
 	{"ai_request_logs", "SELECT, INSERT, UPDATE, DELETE"},
 	{"audit_log", "SELECT, INSERT"},
+	{"sessions", "SELECT, INSERT, UPDATE, DELETE"},
+	{"refresh_tokens", "SELECT, INSERT, UPDATE, DELETE"},
 	{"goose_db_version", "SELECT"}, // the readiness check compares versions
 }
 
@@ -69,8 +72,15 @@ func (m *Migrator) grantAppRole(ctx context.Context) error {
 		return fmt.Errorf("lock service role grants: %w", err)
 	}
 	role := pgx.Identifier{m.appRole.Name}.Sanitize()
-	var exists bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, m.appRole.Name).Scan(&exists); err != nil {
+	// Roles are global to the cluster while the lock above is per database,
+	// so the role itself is only created or altered when it is not already
+	// exactly right: several databases of one cluster (tests, tenants) can
+	// then migrate at once without racing on its catalog row.
+	var exists, wellFormed bool
+	if err := tx.QueryRowContext(ctx, `
+		SELECT count(*) > 0,
+		       coalesce(bool_and(rolcanlogin AND NOT (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls)), false)
+		FROM pg_roles WHERE rolname = $1`, m.appRole.Name).Scan(&exists, &wellFormed); err != nil {
 		return fmt.Errorf("look up role %s: %w", m.appRole.Name, err)
 	}
 	var dbName string
@@ -79,11 +89,13 @@ func (m *Migrator) grantAppRole(ctx context.Context) error {
 	}
 	attrs := "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 	stmts := []string{}
-	if !exists {
+	switch {
+	case !exists:
 		stmts = append(stmts, "CREATE ROLE "+role+" "+attrs)
+	case !wellFormed:
+		stmts = append(stmts, "ALTER ROLE "+role+" "+attrs)
 	}
 	stmts = append(stmts,
-		"ALTER ROLE "+role+" "+attrs,
 		// Nothing beyond what is granted below: no schema changes, no temporary
 		// objects it would own, no table rights left over from an older release.
 		"REVOKE CREATE ON SCHEMA public FROM PUBLIC",

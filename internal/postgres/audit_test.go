@@ -11,8 +11,8 @@ import (
 	"medrec/internal/pgtest"
 )
 
-// asUser runs sql in one transaction on conn with app.user_id set the way the
-// service sets it: transaction-local.
+// asUser runs sql in one transaction on conn as an ADMIN with app.user_id set
+// the way the service sets it: transaction-local.
 func asUser(t *testing.T, conn *pgx.Conn, userID, sql string, args ...any) {
 	t.Helper()
 	ctx := context.Background()
@@ -21,7 +21,7 @@ func asUser(t *testing.T, conn *pgx.Conn, userID, sql string, args ...any) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true)`, userID); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true), set_config('app.role', 'ADMIN', true)`, userID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tx.Exec(ctx, sql, args...); err != nil {
@@ -170,7 +170,8 @@ func TestUpdatedAtMovesOnUpdate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	app := pgtest.Conn(t, db.AppURL)
+	// As the owner: the trigger is under test here, not row-level security.
+	app := pgtest.Conn(t, db.OwnerURL)
 	stale := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	// One row per table that has updated_at, each inserted with a stale

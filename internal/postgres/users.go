@@ -81,3 +81,90 @@ func userError(err error) error {
 	}
 	return err
 }
+
+// FindUserByID returns one user.
+func (s *UserService) FindUserByID(ctx context.Context, id string) (*medrec.User, error) {
+	if !isUUID(id) {
+		return nil, medrec.Errorf(medrec.ENOTFOUND, "user not found")
+	}
+	row, err := dbsqlc.New(s.db.pool).UserGet(ctx, id)
+	if err != nil {
+		if medrec.ErrorCode(translate(err)) == medrec.ENOTFOUND {
+			return nil, medrec.Errorf(medrec.ENOTFOUND, "user not found")
+		}
+		return nil, fmt.Errorf("load user %s: %w", id, translate(err))
+	}
+	return &medrec.User{
+		ID: row.ID, Email: row.Email, Role: medrec.Role(row.Role), Status: medrec.UserStatus(row.Status),
+		DoctorID: row.DoctorID, MFAEnabled: row.MfaEnabled, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
+	}, nil
+}
+
+// FindUsers lists users newest first.
+func (s *UserService) FindUsers(ctx context.Context, f medrec.UserFilter) ([]*medrec.User, string, error) {
+	if err := f.Normalize(); err != nil {
+		return nil, "", err
+	}
+	afterCreated, afterID, err := decodeCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	params := dbsqlc.UserListParams{AfterCreated: afterCreated, AfterID: afterID, MaxRows: int32(f.Limit + 1)}
+	if f.Role != nil {
+		params.Role = ptr(string(*f.Role))
+	}
+	if f.Status != nil {
+		params.Status = ptr(string(*f.Status))
+	}
+	rows, err := dbsqlc.New(s.db.pool).UserList(ctx, params)
+	if err != nil {
+		return nil, "", fmt.Errorf("list users: %w", translate(err))
+	}
+	next := ""
+	if len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+		last := rows[len(rows)-1]
+		next = encodeCursor(last.CreatedAt, last.ID)
+	}
+	users := make([]*medrec.User, 0, len(rows))
+	for _, r := range rows {
+		users = append(users, &medrec.User{
+			ID: r.ID, Email: r.Email, Role: medrec.Role(r.Role), Status: medrec.UserStatus(r.Status),
+			DoctorID: r.DoctorID, MFAEnabled: r.MfaEnabled, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		})
+	}
+	return users, next, nil
+}
+
+// UpdateUser changes a user's role or status. The audit trigger records who
+// did it, and revoke_user_sessions ends the user's sessions.
+func (s *UserService) UpdateUser(ctx context.Context, id string, u medrec.UserUpdate) (*medrec.User, error) {
+	if err := u.Validate(); err != nil {
+		return nil, err
+	}
+	c := medrec.CallerFromContext(ctx)
+	if c != nil && c.UserID == id {
+		return nil, medrec.Errorf(medrec.EFORBIDDEN, "nobody may change their own role or status")
+	}
+	if !isUUID(id) {
+		return nil, medrec.Errorf(medrec.ENOTFOUND, "user not found")
+	}
+	params := dbsqlc.UserUpdateParams{ID: id}
+	if u.Role != nil {
+		params.Role = ptr(string(*u.Role))
+	}
+	if u.Status != nil {
+		params.Status = ptr(string(*u.Status))
+	}
+	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := dbsqlc.New(tx).UserUpdate(ctx, params)
+		return translate(err)
+	})
+	if medrec.ErrorCode(err) == medrec.ENOTFOUND {
+		return nil, medrec.Errorf(medrec.ENOTFOUND, "user not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update user %s: %w", id, err)
+	}
+	return s.FindUserByID(ctx, id)
+}

@@ -29,6 +29,18 @@ type AuditLog struct {
 	ChangedAt time.Time
 	OldValues []byte
 	NewValues []byte
+	PatientID *string
+}
+
+type CareTeam struct {
+	ID        string
+	PatientID string
+	UserID    string
+	AddedBy   *string
+	Since     time.Time
+	Until     *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 type Doctor struct {
@@ -41,6 +53,7 @@ type Doctor struct {
 	Status    string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	UserID    *string
 }
 
 type EmergencyAccess struct {
@@ -54,6 +67,7 @@ type EmergencyAccess struct {
 	Status             string
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	RequestedByUserID  *string
 }
 
 type GooseDbVersion struct {
@@ -105,12 +119,34 @@ type Prescription struct {
 	UpdatedAt time.Time
 }
 
-type User struct {
+type RefreshToken struct {
+	TokenHash string
+	SessionID string
+	CreatedAt time.Time
+	UsedAt    *time.Time
+}
+
+type Session struct {
 	ID           string
-	Email        string
-	PasswordHash string
-	Role         string
-	Status       string
+	UserID       string
+	MfaPending   bool
 	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	LastSeenAt   time.Time
+	RevokedAt    *time.Time
+	RevokeReason *string
+}
+
+type User struct {
+	ID                string
+	Email             string
+	PasswordHash      string
+	Role              string
+	Status            string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	FailedLoginCount  int32
+	TotpSecret        *string
+	TotpPendingSecret *string
+	TotpConfirmedAt   *time.Time
+	TotpLastStep      int64
 }

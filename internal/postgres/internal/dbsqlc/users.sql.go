@@ -75,6 +75,109 @@ func (q *Queries) UserCreateIfNone(ctx context.Context, arg UserCreateIfNonePara
 	return result.RowsAffected(), nil
 }
 
+const userGet = `-- name: UserGet :one
+SELECT u.id, u.email, u.role, u.status, u.created_at, u.updated_at,
+       coalesce(d.id::text, '')::text AS doctor_id,
+       (u.totp_confirmed_at IS NOT NULL)::boolean AS mfa_enabled
+FROM users u LEFT JOIN doctors d ON d.user_id = u.id
+WHERE u.id = $1
+`
+
+type UserGetRow struct {
+	ID         string
+	Email      string
+	Role       string
+	Status     string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	DoctorID   string
+	MfaEnabled bool
+}
+
+func (q *Queries) UserGet(ctx context.Context, id string) (UserGetRow, error) {
+	row := q.db.QueryRow(ctx, userGet, id)
+	var i UserGetRow
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Role,
+		&i.Status,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DoctorID,
+		&i.MfaEnabled,
+	)
+	return i, err
+}
+
+const userList = `-- name: UserList :many
+SELECT u.id, u.email, u.role, u.status, u.created_at, u.updated_at,
+       coalesce(d.id::text, '')::text AS doctor_id,
+       (u.totp_confirmed_at IS NOT NULL)::boolean AS mfa_enabled
+FROM users u LEFT JOIN doctors d ON d.user_id = u.id
+WHERE ($1::text IS NULL OR u.role = $1::text)
+  AND ($2::text IS NULL OR u.status = $2::text)
+  AND ($3::timestamptz IS NULL
+       OR (u.created_at, u.id) < ($3::timestamptz, $4::uuid))
+ORDER BY u.created_at DESC, u.id DESC
+LIMIT $5
+`
+
+type UserListParams struct {
+	Role         *string
+	Status       *string
+	AfterCreated *time.Time
+	AfterID      *string
+	MaxRows      int32
+}
+
+type UserListRow struct {
+	ID         string
+	Email      string
+	Role       string
+	Status     string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	DoctorID   string
+	MfaEnabled bool
+}
+
+// Newest first, keyset-paginated on (created_at, id).
+func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]UserListRow, error) {
+	rows, err := q.db.Query(ctx, userList,
+		arg.Role,
+		arg.Status,
+		arg.AfterCreated,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []UserListRow
+	for rows.Next() {
+		var i UserListRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Email,
+			&i.Role,
+			&i.Status,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DoctorID,
+			&i.MfaEnabled,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const userLockFirstAdmin = `-- name: UserLockFirstAdmin :exec
 SELECT pg_advisory_xact_lock(hashtext('medrec.first_admin'))
 `
@@ -83,4 +186,27 @@ SELECT pg_advisory_xact_lock(hashtext('medrec.first_admin'))
 func (q *Queries) UserLockFirstAdmin(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, userLockFirstAdmin)
 	return err
+}
+
+const userUpdate = `-- name: UserUpdate :one
+UPDATE users
+SET role = coalesce($1::text, role),
+    status = coalesce($2::text, status),
+    failed_login_count = CASE WHEN $2::text = 'ACTIVE' THEN 0 ELSE failed_login_count END
+WHERE id = $3
+RETURNING id
+`
+
+type UserUpdateParams struct {
+	Role   *string
+	Status *string
+	ID     string
+}
+
+// Unlocking (status back to ACTIVE) also forgets the failed sign-ins.
+func (q *Queries) UserUpdate(ctx context.Context, arg UserUpdateParams) (string, error) {
+	row := q.db.QueryRow(ctx, userUpdate, arg.Role, arg.Status, arg.ID)
+	var id string
+	err := row.Scan(&id)
+	return id, err
 }

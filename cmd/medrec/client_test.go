@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"medrec/internal/auth"
+	"medrec/internal/pgtest"
+)
+
+// apiEnv is a booted medrec on a fresh database, with a client for it.
+type apiEnv struct {
+	t     *testing.T
+	m     *Main
+	db    *pgtest.DB
+	base  string
+	logs  *syncBuffer
+	owner *pgx.Conn
+}
+
+// ownerConn is a connection as the schema owner, for fixtures and for
+// checking what a request did to the database.
+func (e *apiEnv) ownerConn() *pgx.Conn {
+	if e.owner == nil {
+		e.owner = pgtest.Conn(e.t, e.db.OwnerURL)
+	}
+	return e.owner
+}
+
+// bootAPI starts medrec on a fresh test database. env overrides settings.
+func bootAPI(t *testing.T, env map[string]string) *apiEnv {
+	t.Helper()
+	db := pgtest.New(t)
+	settings := map[string]string{
+		"DATABASE_URL":              db.OwnerURL,
+		"MEDREC_APP_DATABASE_URL":   db.AppURL,
+		"MEDREC_DB_APP_ROLE":        pgtest.AppRoleName,
+		"MEDREC_ADMIN_MFA_REQUIRED": "false",
+	}
+	for k, v := range env {
+		settings[k] = v
+	}
+	m, logs := boot(t, testConfig(t, settings))
+	return &apiEnv{t: t, m: m, db: db, base: "http://" + m.Addr(), logs: logs}
+}
+
+// response is what a call returned.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// json decodes the body into v, failing the test if it is not JSON.
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %d response %s: %v", r.status, r.body, err)
+	}
+}
+
+// call sends one request; body is marshalled to JSON unless it is nil.
+func (e *apiEnv) call(method, path, token string, body any) response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, e.base+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// fixturePassword is every fixture user's password.
+const fixturePassword = "fixture password for tests"
+
+// fixtureHash is fixturePassword hashed once, at the cheapest allowed cost:
+// bcrypt is slow on purpose, and slower still under the race detector.
+var fixtureHash = sync.OnceValue(func() string {
+	h, err := auth.NewHasher(auth.MinBcryptCost)
+	if err != nil {
+		panic(err)
+	}
+	hash, err := h.Hash(fixturePassword)
+	if err != nil {
+		panic(err)
+	}
+	return hash
+})
+
+// createUser inserts a user directly as the owner and returns its id.
+func (e *apiEnv) createUser(email, role string) string {
+	e.t.Helper()
+	hash := fixtureHash()
+	var id string
+	if err := e.ownerConn().QueryRow(context.Background(),
+		`INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3) RETURNING id`, email, hash, role).Scan(&id); err != nil {
+		e.t.Fatalf("create user %s: %v", email, err)
+	}
+	return id
+}
+
+// tokens is a signed-in session.
+type tokens struct {
+	Access  string `json:"access_token"`
+	Refresh string `json:"refresh_token"`
+	MFA     bool   `json:"mfa_enrolment_required"`
+}
+
+// login signs in and fails the test unless it succeeds.
+func (e *apiEnv) login(email, password string) tokens {
+	e.t.Helper()
+	r := e.call("POST", "/api/v1/auth/login", "", map[string]string{"email": email, "password": password})
+	if r.status != http.StatusOK {
+		e.t.Fatalf("login %s: %d %s", email, r.status, r.body)
+	}
+	var tok tokens
+	r.json(e.t, &tok)
+	return tok
+}
