@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+
+	"medrec"
 )
 
 // requestIDHeader carries the request id in both directions, so a client
@@ -84,7 +86,8 @@ func requestID(base *slog.Logger) func(http.Handler) http.Handler {
 				logger: base.With(slog.String("request_id", id)),
 				route:  routeUnmatched,
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+			ctx := medrec.NewContextWithRequestID(context.WithValue(r.Context(), stateKey{}, st), st.id)
+			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
 }
