@@ -3,6 +3,7 @@
 //	medrec serve                         run the HTTP API (the default command)
 //	medrec migrate up|down|status        manage the schema
 //	medrec user create --email E --role R   add a user; the password is read from stdin
+//	medrec demo --patients N             load synthetic data
 //
 // Configuration comes from flags and MEDREC_* / DATABASE_URL environment
 // variables (see config.go and the README).
@@ -31,6 +32,7 @@ commands:
   serve                                 run the HTTP API (default)
   migrate up|down [-all]|status         apply, roll back or list migrations
   user create -email E -role R          create a user; the password is read from stdin
+  demo [-patients N] [-force]           load synthetic patients, doctors, reports and prescriptions
 
 Run "medrec <command> -h" for its flags.
 `
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = runMigrate(ctx, args, getenv, stdout, stderr)
 	case "user":
 		err = runUser(ctx, args, getenv, stdin, stdout, stderr)
+	case "demo":
+		err = runDemo(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
