@@ -156,6 +156,184 @@ var authzCases = []authzCase{
 		return f.as(role, "PATCH", "/api/v1/users/"+id, map[string]string{"status": "SUSPENDED"})
 	}, want: map[string]int{anonymous: 401, "ADMIN": 200}, wantElse: 403},
 
+	// patients
+	{route: "POST /api/v1/patients", prepare: func(f *authzFixture, role string) request {
+		f.seq++
+		return f.as(role, "POST", "/api/v1/patients", map[string]string{
+			"first_name": fmt.Sprintf("New%d", f.seq), "last_name": "Patient", "dob": "1990-01-02", "gender": "OTHER"})
+	}, want: map[string]int{anonymous: 401, "ADMIN": 201, "RECEPTIONIST": 201}, wantElse: 403},
+	{route: "GET /api/v1/patients", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/patients?q=pat", nil)
+	}, want: map[string]int{anonymous: 401}, wantElse: 200},
+	{route: "GET /api/v1/patients/{id}", target: "other", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/patients/"+f.patient, nil)
+	}, want: map[string]int{anonymous: 401, "ADMIN": 200, "RECEPTIONIST": 200}, wantElse: 404},
+	{route: "GET /api/v1/patients/{id}", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/patients/"+missingID, nil)
+	}, want: map[string]int{anonymous: 401}, wantElse: 404},
+	{route: "PATCH /api/v1/patients/{id}", target: "other", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "PATCH", "/api/v1/patients/"+f.patient, map[string]string{"phone": "+1 555 0100"})
+	}, want: map[string]int{anonymous: 401, "ADMIN": 200, "RECEPTIONIST": 200, "CLINICIAN": 404}, wantElse: 403},
+	{route: "PATCH /api/v1/patients/{id}", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "PATCH", "/api/v1/patients/"+missingID, map[string]string{"phone": "+1 555 0100"})
+	}, want: map[string]int{anonymous: 401, "NURSE": 403}, wantElse: 404},
+	{route: "POST /api/v1/patients/lookup", target: "other", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "POST", "/api/v1/patients/lookup", map[string]string{"first_name": "pat", "last_name": "ient", "dob": "1980-02-03"})
+	}, want: map[string]int{anonymous: 401}, wantElse: 200},
+	{route: "POST /api/v1/patients/{id}/erase", target: "other", prepare: func(f *authzFixture, role string) request {
+		// A patient of its own for each call, so a permitted erase has one to delete.
+		id := f.env.createPatient("Erase", "Me", "1970-01-01")
+		return f.as(role, "POST", "/api/v1/patients/"+id+"/erase", map[string]string{"reason": "right to erasure request"})
+	}, want: map[string]int{anonymous: 401, "ADMIN": 204}, wantElse: 403},
+	{route: "POST /api/v1/patients/{id}/erase", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "POST", "/api/v1/patients/"+missingID+"/erase", map[string]string{"reason": "right to erasure request"})
+	}, want: map[string]int{anonymous: 401, "ADMIN": 404}, wantElse: 403},
+
+	// doctors
+	{route: "POST /api/v1/doctors", prepare: func(f *authzFixture, role string) request {
+		f.seq++
+		return f.as(role, "POST", "/api/v1/doctors", map[string]string{
+			"first_name": "Doc", "last_name": fmt.Sprintf("Tor%d", f.seq), "email": fmt.Sprintf("doc%d@example.org", f.seq)})
+	}, want: map[string]int{anonymous: 401, "ADMIN": 201}, wantElse: 403},
+	{route: "GET /api/v1/doctors", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/doctors?status=ACTIVE", nil)
+	}, want: map[string]int{anonymous: 401}, wantElse: 200},
+	{route: "GET /api/v1/doctors/{id}", target: "other", prepare: func(f *authzFixture, role string) request {
+		f.seq++
+		id := f.env.createDoctor(fmt.Sprintf("getdoc%d@example.org", f.seq), nil)
+		return f.as(role, "GET", "/api/v1/doctors/"+id, nil)
+	}, want: map[string]int{anonymous: 401}, wantElse: 200},
+	{route: "GET /api/v1/doctors/{id}", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/doctors/"+missingID, nil)
+	}, want: map[string]int{anonymous: 401}, wantElse: 404},
+	{route: "PATCH /api/v1/doctors/{id}", target: "own", prepare: func(f *authzFixture, role string) request {
+		// A fresh user with a doctor record linked to it when it is a CLINICIAN.
+		userID, tok := f.freshUser(role)
+		var link *string
+		if role == "CLINICIAN" {
+			link = &userID
+		}
+		f.seq++
+		id := f.env.createDoctor(fmt.Sprintf("owndoc%d@example.org", f.seq), link)
+		return request{method: "PATCH", path: "/api/v1/doctors/" + id, token: tok, body: map[string]string{"phone": "+1 555 0199"}}
+	}, want: map[string]int{anonymous: 401, "ADMIN": 200, "CLINICIAN": 200}, wantElse: 403},
+	{route: "PATCH /api/v1/doctors/{id}", target: "other", prepare: func(f *authzFixture, role string) request {
+		f.seq++
+		id := f.env.createDoctor(fmt.Sprintf("otherdoc%d@example.org", f.seq), nil)
+		return f.as(role, "PATCH", "/api/v1/doctors/"+id, map[string]string{"phone": "+1 555 0199"})
+	}, want: map[string]int{anonymous: 401, "ADMIN": 200}, wantElse: 403},
+	{route: "PATCH /api/v1/doctors/{id}", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "PATCH", "/api/v1/doctors/"+missingID, map[string]string{"phone": "+1 555 0199"})
+	}, want: map[string]int{anonymous: 401, "ADMIN": 404, "CLINICIAN": 404}, wantElse: 403},
+
+	// reports: "own" is a patient in the care of the fixture's CLINICIAN and
+	// NURSE, "other" one outside it; both reports are by another doctor.
+	{route: "POST /api/v1/patients/{id}/reports", target: "own", prepare: func(f *authzFixture, role string) request {
+		// The table sends JSON: a CLINICIAN gets past the permission check
+		// and is refused for the body (415), before any doctor-record check,
+		// so the row holds whether or not the fixture links a doctor.
+		// Multipart uploads are covered in reports_test.go.
+		return f.as(role, "POST", "/api/v1/patients/"+f.reports().inCare+"/reports", map[string]string{"title": "x"})
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 415}, wantElse: 403},
+	{route: "GET /api/v1/patients/{id}/reports", target: "own", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/patients/"+f.reports().inCare+"/reports?report_type=LAB", nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 200, "NURSE": 200}, wantElse: 403},
+	{route: "GET /api/v1/patients/{id}/reports", target: "other", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/patients/"+f.reports().outOfCare+"/reports", nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
+	{route: "GET /api/v1/patients/{id}/reports", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/patients/"+missingID+"/reports", nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
+	{route: "GET /api/v1/reports/{id}", target: "own", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/reports/"+f.reports().inCareReport, nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 200, "NURSE": 200}, wantElse: 403},
+	{route: "GET /api/v1/reports/{id}", target: "other", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/reports/"+f.reports().outOfCareReport, nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
+	{route: "GET /api/v1/reports/{id}", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/reports/"+missingID, nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
+	{route: "PATCH /api/v1/reports/{id}", target: "own", prepare: func(f *authzFixture, role string) request {
+		// In care but not the author: only the author may change a report.
+		return f.as(role, "PATCH", "/api/v1/reports/"+f.reports().inCareReport, map[string]string{"status": "COMPLETED"})
+	}, want: map[string]int{anonymous: 401}, wantElse: 403},
+	{route: "PATCH /api/v1/reports/{id}", target: "other", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "PATCH", "/api/v1/reports/"+f.reports().outOfCareReport, map[string]string{"status": "COMPLETED"})
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404}, wantElse: 403},
+	{route: "PATCH /api/v1/reports/{id}", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "PATCH", "/api/v1/reports/"+missingID, map[string]string{"status": "COMPLETED"})
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404}, wantElse: 403},
+	{route: "GET /api/v1/reports/{id}/file", target: "own", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/reports/"+f.reports().inCareReport+"/file", nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 200, "NURSE": 200}, wantElse: 403},
+	{route: "GET /api/v1/reports/{id}/file", target: "other", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/reports/"+f.reports().outOfCareReport+"/file", nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
+	{route: "GET /api/v1/reports/{id}/file", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/reports/"+missingID+"/file", nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
+
+	// prescriptions and history
+	{route: "POST /api/v1/patients/{id}/prescriptions", target: "own", prepare: func(f *authzFixture, role string) request {
+		tok, patient, _ := f.rxInCare(role)
+		return request{method: "POST", path: "/api/v1/patients/" + patient + "/prescriptions", token: tok, body: validPrescription()}
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 201}, wantElse: 403},
+	{route: "POST /api/v1/patients/{id}/prescriptions", target: "other", prepare: func(f *authzFixture, role string) request {
+		patient, _ := f.rxOutOfCare()
+		return f.as(role, "POST", "/api/v1/patients/"+patient+"/prescriptions", validPrescription())
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404}, wantElse: 403},
+	{route: "POST /api/v1/patients/{id}/prescriptions", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "POST", "/api/v1/patients/"+missingID+"/prescriptions", validPrescription())
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404}, wantElse: 403},
+	{route: "GET /api/v1/patients/{id}/prescriptions", target: "own", prepare: func(f *authzFixture, role string) request {
+		tok, patient, _ := f.rxInCare(role)
+		return request{method: "GET", path: "/api/v1/patients/" + patient + "/prescriptions?status=ACTIVE", token: tok}
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 200, "NURSE": 200}, wantElse: 403},
+	{route: "GET /api/v1/patients/{id}/prescriptions", target: "other", prepare: func(f *authzFixture, role string) request {
+		patient, _ := f.rxOutOfCare()
+		return f.as(role, "GET", "/api/v1/patients/"+patient+"/prescriptions", nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
+	{route: "GET /api/v1/patients/{id}/prescriptions", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/patients/"+missingID+"/prescriptions", nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
+	{route: "GET /api/v1/prescriptions/expiring", target: "own", prepare: func(f *authzFixture, role string) request {
+		tok, _, _ := f.rxInCare(role)
+		return request{method: "GET", path: "/api/v1/prescriptions/expiring?days=7", token: tok}
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 200, "NURSE": 200}, wantElse: 403},
+	{route: "GET /api/v1/prescriptions/{id}", target: "own", prepare: func(f *authzFixture, role string) request {
+		tok, _, rx := f.rxInCare(role)
+		return request{method: "GET", path: "/api/v1/prescriptions/" + rx, token: tok}
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 200, "NURSE": 200}, wantElse: 403},
+	{route: "GET /api/v1/prescriptions/{id}", target: "other", prepare: func(f *authzFixture, role string) request {
+		_, rx := f.rxOutOfCare()
+		return f.as(role, "GET", "/api/v1/prescriptions/"+rx, nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
+	{route: "GET /api/v1/prescriptions/{id}", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/prescriptions/"+missingID, nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
+	{route: "PATCH /api/v1/prescriptions/{id}", target: "own", prepare: func(f *authzFixture, role string) request {
+		tok, _, rx := f.rxInCare(role)
+		return request{method: "PATCH", path: "/api/v1/prescriptions/" + rx, token: tok, body: map[string]string{"status": "CANCELLED"}}
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 200}, wantElse: 403},
+	{route: "PATCH /api/v1/prescriptions/{id}", target: "other", prepare: func(f *authzFixture, role string) request {
+		_, rx := f.rxOutOfCare()
+		return f.as(role, "PATCH", "/api/v1/prescriptions/"+rx, map[string]string{"status": "CANCELLED"})
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404}, wantElse: 403},
+	{route: "PATCH /api/v1/prescriptions/{id}", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "PATCH", "/api/v1/prescriptions/"+missingID, map[string]string{"status": "CANCELLED"})
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404}, wantElse: 403},
+	{route: "GET /api/v1/patients/{id}/history", target: "own", prepare: func(f *authzFixture, role string) request {
+		tok, patient, _ := f.rxInCare(role)
+		return request{method: "GET", path: "/api/v1/patients/" + patient + "/history", token: tok}
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 200, "NURSE": 200}, wantElse: 403},
+	{route: "GET /api/v1/patients/{id}/history", target: "other", prepare: func(f *authzFixture, role string) request {
+		patient, _ := f.rxOutOfCare()
+		return f.as(role, "GET", "/api/v1/patients/"+patient+"/history", nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
+	{route: "GET /api/v1/patients/{id}/history", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/patients/"+missingID+"/history", nil)
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
+
 	{route: "GET /api/v1/patients/{id}/care-team", target: "other", prepare: func(f *authzFixture, role string) request {
 		return f.as(role, "GET", "/api/v1/patients/"+f.patient+"/care-team", nil)
 	}, want: map[string]int{anonymous: 401, "ADMIN": 200, "RECEPTIONIST": 200}, wantElse: 403},

@@ -194,9 +194,12 @@ func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
 		resp.Body.Close()
 		inFlight <- result{status: resp.StatusCode}
 	}()
+	// Polled from another connection: inside the locking transaction,
+	// pg_stat_activity would stay frozen at its first snapshot.
+	watcher := pgtest.Conn(t, db.OwnerURL)
 	waitFor(t, "the request to block on the lock", func() bool {
 		var waiting int
-		err := owner.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+		err := watcher.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
 		return err == nil && waiting > 0
 	})
 

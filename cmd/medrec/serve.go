@@ -18,6 +18,7 @@ import (
 
 	"medrec"
 	"medrec/internal/auth"
+	"medrec/internal/blob"
 	"medrec/internal/httpapi"
 	"medrec/internal/postgres"
 )
@@ -55,6 +56,15 @@ type Main struct {
 	listener   net.Listener
 	cancelBase context.CancelFunc
 	serveErr   chan error
+
+	// The periodic sweep that stores COMPLETED on expired prescriptions.
+	prescriptions *postgres.PrescriptionService
+	stopSweep     context.CancelFunc
+	sweepDone     chan struct{} // closed when the sweep goroutine has returned
+
+	// reports: the files live in the blob store under <data dir>/reports.
+	blobs   *blob.Local
+	reports *postgres.ReportService
 
 	closeOnce sync.Once
 	closeErr  error
@@ -104,6 +114,15 @@ func (m *Main) Run(ctx context.Context) error {
 		RequireAdminMFA: m.cfg.AdminMFARequired,
 	})
 
+	m.prescriptions = postgres.NewPrescriptionService(m.pool)
+	// The first sweep runs before the server takes requests, so that it
+	// never competes with them at start-up; then every interval.
+	m.sweepPrescriptions(ctx)
+
+	if err := m.openReports(); err != nil {
+		return err
+	}
+
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -122,8 +141,17 @@ func (m *Main) Run(ctx context.Context) error {
 		Auth:          authService,
 		Users:         users,
 		CareTeam:      postgres.NewCareTeamService(m.pool),
+		Patients:      postgres.NewPatientService(m.pool),
+		Doctors:       postgres.NewDoctorService(m.pool),
+		Prescriptions: m.prescriptions,
+		History:       postgres.NewHistoryService(m.pool),
 		Passwords:     passwords,
 		LoginThrottle: auth.NewThrottle(m.cfg.LoginThrottle, 15*time.Minute, time.Now),
+
+		// reports
+		Reports:        m.reports,
+		ReportMaxBytes: m.reports.MaxBytes(),
+		Blobs:          m.blobs,
 	})
 	if m.listener, err = net.Listen("tcp", m.cfg.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.cfg.Addr, err)
@@ -134,6 +162,7 @@ func (m *Main) Run(ctx context.Context) error {
 			m.serveErr <- err
 		}
 	}()
+	m.startSweep(prescriptionSweepInterval)
 	m.log.Info("medrec serving", "addr", m.listener.Addr().String(), "private_cluster", db.cluster != nil)
 	return nil
 }
@@ -164,6 +193,10 @@ func (m *Main) close() error {
 	if m.cancelBase != nil {
 		m.cancelBase() // stops handlers that outlived the grace period
 	}
+	if m.stopSweep != nil {
+		m.stopSweep()
+		<-m.sweepDone // the pool closes below; the sweep must be off it
+	}
 	if m.pool != nil {
 		m.pool.Close()
 	}
@@ -176,6 +209,67 @@ func (m *Main) close() error {
 	}
 	m.log.Info("medrec stopped")
 	return errors.Join(errs...)
+}
+
+// prescriptionSweepInterval is how often expired prescriptions are stored
+// as COMPLETED. Responses show them COMPLETED at once anyway; the sweep only
+// brings the stored rows (and so exports and SQL reports) in line.
+const prescriptionSweepInterval = 10 * time.Minute
+
+// sweepPrescriptions runs SweepExpiredPrescriptions once. A failure is
+// logged, not fatal: responses show expired prescriptions as COMPLETED
+// whether or not the stored rows have caught up.
+func (m *Main) sweepPrescriptions(ctx context.Context) {
+	n, err := m.prescriptions.SweepExpiredPrescriptions(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		m.log.Warn("prescription sweep failed", "error", err)
+	case n > 0:
+		m.log.Info("prescription sweep", "completed", n)
+	}
+}
+
+// startSweep runs the sweep every interval until Close. The sweep is one
+// idempotent UPDATE under an advisory lock, so several medrec processes
+// may run it side by side.
+func (m *Main) startSweep(interval time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopSweep = cancel
+	m.sweepDone = make(chan struct{})
+	go func() {
+		defer close(m.sweepDone)
+		ticker := time.NewTicker(interval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+				m.sweepPrescriptions(ctx)
+			}
+		}
+	}()
+}
+
+// reportMaxBytes is the largest report file an upload may carry.
+const reportMaxBytes = medrec.DefaultReportMaxBytes
+
+// openReports opens the report file store under <data dir>/reports (mode
+// 0700), clears the temporary files a crash may have left there, and builds
+// the report service on it.
+func (m *Main) openReports() error {
+	blobs, err := blob.NewLocal(filepath.Join(m.cfg.DataDir, "reports"))
+	if err != nil {
+		return fmt.Errorf("report file store: %w", err)
+	}
+	if n, err := blobs.RemoveStaleTemp(time.Hour); err != nil {
+		m.log.Warn("report file store: clearing stale temporary files failed", "error", err)
+	} else if n > 0 {
+		m.log.Info("report file store: removed stale temporary files", "count", n)
+	}
+	m.blobs = blobs
+	m.reports = postgres.NewReportService(m.pool, postgres.ReportConfig{Blobs: blobs, MaxBytes: reportMaxBytes, Logger: m.log})
+	return nil
 }
 
 // ensureFirstAdmin creates the first ADMIN when there are no users, with

@@ -65,9 +65,38 @@ func (s *Server) routeTable() []Route {
 		{Method: http.MethodGet, Pattern: "/api/v1/users/{id}", Permission: medrec.PermUsersManage, Handler: http.HandlerFunc(s.handleUserGet)},
 		{Method: http.MethodPatch, Pattern: "/api/v1/users/{id}", Permission: medrec.PermUsersManage, Handler: http.HandlerFunc(s.handleUserUpdate)},
 
+		// patients
+		{Method: http.MethodPost, Pattern: "/api/v1/patients", Permission: medrec.PermPatientsWrite, Handler: http.HandlerFunc(s.handlePatientCreate)},
+		{Method: http.MethodGet, Pattern: "/api/v1/patients", Permission: medrec.PermPatientsRead, Handler: http.HandlerFunc(s.handlePatientList)},
+		{Method: http.MethodGet, Pattern: "/api/v1/patients/{id}", Permission: medrec.PermPatientsRead, Handler: http.HandlerFunc(s.handlePatientGet)},
+		{Method: http.MethodPatch, Pattern: "/api/v1/patients/{id}", Permission: medrec.PermPatientsWrite, Handler: http.HandlerFunc(s.handlePatientUpdate)},
+		{Method: http.MethodPost, Pattern: "/api/v1/patients/lookup", Permission: medrec.PermPatientsLookup, Handler: http.HandlerFunc(s.handlePatientLookup)},
+		{Method: http.MethodPost, Pattern: "/api/v1/patients/{id}/erase", Permission: medrec.PermPatientsErase, Handler: http.HandlerFunc(s.handlePatientErase)},
+
+		// doctors (PATCH: ADMIN any field, a CLINICIAN the contact fields of their own record; the handler and service decide)
+		{Method: http.MethodPost, Pattern: "/api/v1/doctors", Permission: medrec.PermDoctorsManage, Handler: http.HandlerFunc(s.handleDoctorCreate)},
+		{Method: http.MethodGet, Pattern: "/api/v1/doctors", Permission: medrec.PermDoctorsRead, Handler: http.HandlerFunc(s.handleDoctorList)},
+		{Method: http.MethodGet, Pattern: "/api/v1/doctors/{id}", Permission: medrec.PermDoctorsRead, Handler: http.HandlerFunc(s.handleDoctorGet)},
+		{Method: http.MethodPatch, Pattern: "/api/v1/doctors/{id}", Permission: medrec.PermDoctorsRead, Handler: http.HandlerFunc(s.handleDoctorUpdate)},
+
 		{Method: http.MethodGet, Pattern: "/api/v1/patients/{id}/care-team", Permission: medrec.PermCareTeamManage, Handler: http.HandlerFunc(s.handleCareTeamList)},
 		{Method: http.MethodPost, Pattern: "/api/v1/patients/{id}/care-team", Permission: medrec.PermCareTeamManage, Handler: http.HandlerFunc(s.handleCareTeamAdd)},
 		{Method: http.MethodDelete, Pattern: "/api/v1/patients/{id}/care-team/{user_id}", Permission: medrec.PermCareTeamManage, Handler: http.HandlerFunc(s.handleCareTeamRemove)},
+
+		// reports
+		{Method: http.MethodPost, Pattern: "/api/v1/patients/{id}/reports", Permission: medrec.PermClinicalWrite, Handler: http.HandlerFunc(s.handleReportCreate), MaxBodyBytes: s.reportMax + reportUploadOverhead},
+		{Method: http.MethodGet, Pattern: "/api/v1/patients/{id}/reports", Permission: medrec.PermClinicalRead, Handler: http.HandlerFunc(s.handleReportList)},
+		{Method: http.MethodGet, Pattern: "/api/v1/reports/{id}", Permission: medrec.PermClinicalRead, Handler: http.HandlerFunc(s.handleReportGet)},
+		{Method: http.MethodPatch, Pattern: "/api/v1/reports/{id}", Permission: medrec.PermClinicalWrite, Handler: http.HandlerFunc(s.handleReportUpdate)},
+		{Method: http.MethodGet, Pattern: "/api/v1/reports/{id}/file", Permission: medrec.PermClinicalRead, Handler: http.HandlerFunc(s.handleReportFile)},
+
+		// prescriptions and history
+		{Method: http.MethodPost, Pattern: "/api/v1/patients/{id}/prescriptions", Permission: medrec.PermClinicalWrite, Handler: http.HandlerFunc(s.handlePrescriptionCreate)},
+		{Method: http.MethodGet, Pattern: "/api/v1/patients/{id}/prescriptions", Permission: medrec.PermClinicalRead, Handler: http.HandlerFunc(s.handlePrescriptionList)},
+		{Method: http.MethodGet, Pattern: "/api/v1/prescriptions/expiring", Permission: medrec.PermClinicalRead, Handler: http.HandlerFunc(s.handlePrescriptionExpiring)},
+		{Method: http.MethodGet, Pattern: "/api/v1/prescriptions/{id}", Permission: medrec.PermClinicalRead, Handler: http.HandlerFunc(s.handlePrescriptionGet)},
+		{Method: http.MethodPatch, Pattern: "/api/v1/prescriptions/{id}", Permission: medrec.PermClinicalWrite, Handler: http.HandlerFunc(s.handlePrescriptionUpdate)},
+		{Method: http.MethodGet, Pattern: "/api/v1/patients/{id}/history", Permission: medrec.PermClinicalRead, Handler: http.HandlerFunc(s.handleHistoryGet)},
 	}
 }
 

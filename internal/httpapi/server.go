@@ -58,9 +58,17 @@ type Config struct {
 	// Nil refuses every route that is not public (deny by default).
 	Auth medrec.AuthService
 	// Users, CareTeam and Passwords back their routes; nil answers 503.
-	Users     medrec.UserService
-	CareTeam  medrec.CareTeamService
-	Passwords medrec.PasswordHasher
+	Users    medrec.UserService
+	CareTeam medrec.CareTeamService
+	// Patients and Doctors back the patient and doctor directory routes;
+	// nil answers 503.
+	Patients medrec.PatientService
+	Doctors  medrec.DoctorService
+	// Prescriptions and History back the prescription and history routes;
+	// nil answers 503.
+	Prescriptions medrec.PrescriptionService
+	History       medrec.HistoryService
+	Passwords     medrec.PasswordHasher
 	// LoginThrottle limits failed sign-ins per client address; nil means
 	// no per-address limit (accounts still lock after repeated failures).
 	LoginThrottle LoginThrottle
@@ -69,6 +77,15 @@ type Config struct {
 	// http.Server.Shutdown has given up waiting, so that handlers still
 	// running (a stuck query) stop. Nil means context.Background().
 	BaseContext context.Context
+
+	// Reports backs the report routes; nil answers 503. ReportMaxBytes is
+	// the largest report file it accepts (zero: medrec.DefaultReportMaxBytes);
+	// the upload route's body limit is that plus room for the form.
+	Reports        medrec.ReportService
+	ReportMaxBytes int64
+	// Blobs is the report file store, for deleting an erased patient's
+	// files (medrec.DeleteReportFiles with the URLs ErasePatient returns).
+	Blobs medrec.BlobStore
 }
 
 // Server is medrec's HTTP API: the route table wrapped in its middleware.
@@ -84,11 +101,20 @@ type Server struct {
 	// before the listener closes.
 	draining atomic.Bool
 
-	auth      medrec.AuthService
-	users     medrec.UserService
-	careTeam  medrec.CareTeamService
-	passwords medrec.PasswordHasher
-	throttle  LoginThrottle
+	auth          medrec.AuthService
+	users         medrec.UserService
+	careTeam      medrec.CareTeamService
+	patients      medrec.PatientService
+	doctors       medrec.DoctorService
+	prescriptions medrec.PrescriptionService
+	history       medrec.HistoryService
+	passwords     medrec.PasswordHasher
+	throttle      LoginThrottle
+
+	// reports
+	reports   medrec.ReportService
+	reportMax int64
+	blobs     medrec.BlobStore
 
 	routes  []Route
 	handler http.Handler
@@ -114,17 +140,25 @@ func newServer(cfg Config, extra ...Route) *Server {
 		maxBody:  cfg.MaxBodyBytes,
 		baseCtx:  cfg.BaseContext,
 
-		auth:      cfg.Auth,
-		users:     cfg.Users,
-		careTeam:  cfg.CareTeam,
-		passwords: cfg.Passwords,
-		throttle:  cfg.LoginThrottle,
+		auth:          cfg.Auth,
+		users:         cfg.Users,
+		careTeam:      cfg.CareTeam,
+		patients:      cfg.Patients,
+		doctors:       cfg.Doctors,
+		prescriptions: cfg.Prescriptions,
+		history:       cfg.History,
+		passwords:     cfg.Passwords,
+		throttle:      cfg.LoginThrottle,
 	}
 	if s.maxBody == 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
 	if s.baseCtx == nil {
 		s.baseCtx = context.Background()
+	}
+	s.reports, s.reportMax, s.blobs = cfg.Reports, cfg.ReportMaxBytes, cfg.Blobs
+	if s.reportMax == 0 {
+		s.reportMax = medrec.DefaultReportMaxBytes
 	}
 	metrics, err := newHTTPMetrics(s.registry)
 	if err != nil {
@@ -158,6 +192,9 @@ func (cfg Config) validate() error {
 	}
 	if cfg.Metrics == nil {
 		errs = append(errs, errors.New("Config.Metrics is nil"))
+	}
+	if cfg.ReportMaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("Config.ReportMaxBytes is negative (%d)", cfg.ReportMaxBytes))
 	}
 	if cfg.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("Config.MaxBodyBytes is negative (%d)", cfg.MaxBodyBytes))

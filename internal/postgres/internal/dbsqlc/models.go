@@ -78,17 +78,20 @@ type GooseDbVersion struct {
 }
 
 type MedicalReport struct {
-	ID         string
-	PatientID  string
-	DoctorID   string
-	Title      string
-	ReportType string
-	StorageUrl string
-	Summary    *string
-	ReportDate time.Time
-	Status     string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	ID              string
+	PatientID       string
+	DoctorID        string
+	Title           string
+	ReportType      string
+	StorageUrl      string
+	Summary         *string
+	ReportDate      time.Time
+	Status          string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	FileSha256      *string
+	FileSize        *int64
+	FileContentType *string
 }
 
 type Patient struct {
