@@ -43,6 +43,7 @@ type Config struct {
 	LockoutThreshold int           // MEDREC_LOCKOUT_THRESHOLD
 	LoginThrottle    int           // MEDREC_LOGIN_THROTTLE: failed sign-ins per address per 15 minutes
 	AdminMFARequired bool          // MEDREC_ADMIN_MFA_REQUIRED
+	ReportMaxBytes   int64         // MEDREC_REPORT_MAX_BYTES
 }
 
 // setting documents one configuration value; the README's table is this list.
@@ -73,6 +74,7 @@ var settings = []setting{
 	{"", "MEDREC_LOCKOUT_THRESHOLD", "5", "consecutive failed sign-ins that lock an account until an ADMIN unlocks it"},
 	{"", "MEDREC_LOGIN_THROTTLE", "20", "failed sign-ins one address may make in 15 minutes before it gets 429"},
 	{"", "MEDREC_ADMIN_MFA_REQUIRED", "true", "an ADMIN must confirm a TOTP second factor before doing anything else"},
+	{"", "MEDREC_REPORT_MAX_BYTES", strconv.FormatInt(medrec.DefaultReportMaxBytes, 10), "largest report file an upload may carry (413 above it)"},
 }
 
 // loadConfig reads the environment through getenv, then the flags in args.
@@ -148,6 +150,9 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	}
 	cfg.LockoutThreshold = positiveInt("MEDREC_LOCKOUT_THRESHOLD")
 	cfg.LoginThrottle = positiveInt("MEDREC_LOGIN_THROTTLE")
+	if cfg.ReportMaxBytes, err = strconv.ParseInt(get("MEDREC_REPORT_MAX_BYTES"), 10, 64); err != nil || cfg.ReportMaxBytes < 1 {
+		bad("MEDREC_REPORT_MAX_BYTES", "want a positive number of bytes, got %q", get("MEDREC_REPORT_MAX_BYTES"))
+	}
 	if cfg.AdminMFARequired, err = strconv.ParseBool(get("MEDREC_ADMIN_MFA_REQUIRED")); err != nil {
 		bad("MEDREC_ADMIN_MFA_REQUIRED", "want true or false, got %q", get("MEDREC_ADMIN_MFA_REQUIRED"))
 	}

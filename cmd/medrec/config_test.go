@@ -40,6 +40,7 @@ func TestLoadConfigReportsEveryBadValue(t *testing.T) {
 		"MEDREC_SHUTDOWN_TIMEOUT": "-1s",
 		"MEDREC_LOG_LEVEL":        "loud",
 		"MEDREC_ADMIN_PASSWORD":   "tiny-secret",
+		"MEDREC_REPORT_MAX_BYTES": "lots",
 	}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

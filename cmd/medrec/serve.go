@@ -251,9 +251,6 @@ func (m *Main) startSweep(interval time.Duration) {
 	}()
 }
 
-// reportMaxBytes is the largest report file an upload may carry.
-const reportMaxBytes = medrec.DefaultReportMaxBytes
-
 // openReports opens the report file store under <data dir>/reports (mode
 // 0700), clears the temporary files a crash may have left there, and builds
 // the report service on it.
@@ -268,7 +265,7 @@ func (m *Main) openReports() error {
 		m.log.Info("report file store: removed stale temporary files", "count", n)
 	}
 	m.blobs = blobs
-	m.reports = postgres.NewReportService(m.pool, postgres.ReportConfig{Blobs: blobs, MaxBytes: reportMaxBytes, Logger: m.log})
+	m.reports = postgres.NewReportService(m.pool, postgres.ReportConfig{Blobs: blobs, MaxBytes: m.cfg.ReportMaxBytes, Logger: m.log})
 	return nil
 }
 
