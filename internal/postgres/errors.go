@@ -34,7 +34,7 @@ func translate(err error) error {
 			return &medrec.Error{Code: medrec.ECONFLICT, Message: "a record with the same unique value already exists", Err: err}
 		case "23503": // foreign_key_violation
 			return &medrec.Error{Code: medrec.EINVALID, Message: "a referenced record does not exist or is still referenced", Err: err}
-		case "23514", "23502", "22001", "22007", "22008", "22P02": // check, not null, too long, bad datetime/text
+		case "23514", "23502", "22001", "22003", "22007", "22008", "22021", "22P02": // check, not null, too long, out of range, bad datetime, bad encoding or NUL, bad text
 			return &medrec.Error{Code: medrec.EINVALID, Message: "a value breaks a database rule", Err: err}
 		case "57014": // query_canceled (statement_timeout)
 			return &medrec.Error{Code: medrec.EUNAVAILABLE, Message: "the database did not answer in time", Err: err}
