@@ -52,7 +52,7 @@ func NewMigrator(ownerURL string, appRole AppRole, logger *slog.Logger) (*Migrat
 	}
 	opts := []goose.ProviderOption{goose.WithSessionLocker(locker)}
 	if logger != nil {
-		opts = append(opts, goose.WithSlog(logger), goose.WithVerbose(true))
+		opts = append(opts, goose.WithSlog(logger))
 	}
 	provider, err := goose.NewProvider(goose.DialectPostgres, db, Migrations(), opts...)
 	if err != nil {
