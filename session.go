@@ -55,8 +55,11 @@ type AuthService interface {
 	// ChangePassword checks the current password, sets the new one and ends
 	// every session of the caller. Errors: EINVALID, EUNAUTHORIZED.
 	ChangePassword(ctx context.Context, current, next string) error
-	// EnrolTOTP starts enrolling a second factor for the caller.
-	EnrolTOTP(ctx context.Context) (*TOTPEnrolment, error)
+	// EnrolTOTP starts enrolling a second factor for the caller. Replacing
+	// a confirmed one needs the current password, so that a stolen session
+	// cannot swap in the thief's authenticator. Errors: EINVALID
+	// (current_password missing or wrong).
+	EnrolTOTP(ctx context.Context, currentPassword string) (*TOTPEnrolment, error)
 	// ConfirmTOTP confirms the pending second factor with a code from it.
 	// Errors: EINVALID (wrong code, nothing pending).
 	ConfirmTOTP(ctx context.Context, code string) error

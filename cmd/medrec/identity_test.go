@@ -330,4 +330,16 @@ func TestSecondFactor(t *testing.T) {
 	if got := env.call("POST", "/api/v1/auth/login", "", withCode).status; got != 401 {
 		t.Fatalf("the same code again: %d, want 401", got)
 	}
+
+	// A session alone cannot replace the confirmed factor: that needs the
+	// password, or a stolen token could swap in the thief's authenticator.
+	if got := env.call("POST", "/api/v1/me/mfa/totp", tok.Access, nil).status; got != 400 {
+		t.Fatalf("re-enrolling without the password: %d, want 400", got)
+	}
+	if got := env.call("POST", "/api/v1/me/mfa/totp", tok.Access, map[string]string{"current_password": "not the password at all"}).status; got != 400 {
+		t.Fatalf("re-enrolling with a wrong password: %d, want 400", got)
+	}
+	if got := env.call("POST", "/api/v1/me/mfa/totp", tok.Access, map[string]string{"current_password": fixturePassword}).status; got != 200 {
+		t.Fatalf("re-enrolling with the password: %d, want 200", got)
+	}
 }

@@ -43,8 +43,21 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// enrolTOTPRequest is optional on a first enrolment; replacing a confirmed
+// second factor needs the current password.
+type enrolTOTPRequest struct {
+	CurrentPassword string `json:"current_password"`
+}
+
 func (s *Server) handleEnrolTOTP(w http.ResponseWriter, r *http.Request) {
-	e, err := s.auth.EnrolTOTP(r.Context())
+	var in enrolTOTPRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &in); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	e, err := s.auth.EnrolTOTP(r.Context(), in.CurrentPassword)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -259,14 +259,32 @@ func (s *AuthService) ChangePassword(ctx context.Context, current, next string) 
 }
 
 // EnrolTOTP stores a pending secret beside any confirmed one.
-func (s *AuthService) EnrolTOTP(ctx context.Context) (*medrec.TOTPEnrolment, error) {
+func (s *AuthService) EnrolTOTP(ctx context.Context, currentPassword string) (*medrec.TOTPEnrolment, error) {
 	c := medrec.CallerFromContext(ctx)
 	if c == nil {
 		return nil, errNotSignedIn("no caller")
 	}
-	var email string
-	if err := s.db.pool.QueryRow(ctx, `SELECT email FROM users WHERE id = $1`, c.UserID).Scan(&email); err != nil {
+	var (
+		email, hash string
+		confirmed   bool
+	)
+	if err := s.db.pool.QueryRow(ctx, `SELECT email, password_hash, totp_confirmed_at IS NOT NULL FROM users WHERE id = $1`,
+		c.UserID).Scan(&email, &hash, &confirmed); err != nil {
 		return nil, fmt.Errorf("enrol second factor: %w", translate(err))
+	}
+	if confirmed {
+		badPassword := medrec.Invalid(medrec.FieldError{Field: "current_password",
+			Message: "the current password is required to replace a confirmed second factor"})
+		if currentPassword == "" {
+			return nil, badPassword
+		}
+		ok, err := s.cfg.Hasher.Check(hash, currentPassword)
+		if err != nil {
+			return nil, fmt.Errorf("enrol second factor: %w", err)
+		}
+		if !ok {
+			return nil, badPassword
+		}
 	}
 	secret, uri := s.cfg.SecondFactor.NewSecret(email)
 	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
