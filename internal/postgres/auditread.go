@@ -18,20 +18,31 @@ type ReadAccess struct {
 	What      string // what was read, e.g. "history", "report_file"; never clinical content
 }
 
-// recordRead writes the READ audit row of a read of clinical data, in the
-// read's own transaction: if the row cannot be written, the read fails and
-// nothing is returned (access model: every access leaves an audit row).
-// The row names the caller (from the transaction's identity, like the
-// triggers) and the HTTP request id when there is one.
+// recordRead writes the READ audit row of one read of clinical data; see
+// recordReads.
 func recordRead(ctx context.Context, tx pgx.Tx, r ReadAccess) error {
-	details, err := json.Marshal(map[string]string{"what": r.What, "request_id": medrec.RequestIDFromContext(ctx)})
+	return recordReads(ctx, tx, r.Table, r.What, []string{r.RecordID}, []string{r.PatientID})
+}
+
+// recordReads writes one READ audit row per record read, in one statement
+// and in the read's own transaction: if the rows cannot be written, the read
+// fails and nothing is returned (access model: every access leaves an audit
+// row). recordIDs[i] belongs to patientIDs[i]. The rows name the caller
+// (from the transaction's identity, like the triggers) and the HTTP request
+// id when there is one.
+func recordReads(ctx context.Context, tx pgx.Tx, table, what string, recordIDs, patientIDs []string) error {
+	if len(recordIDs) == 0 {
+		return nil
+	}
+	details, err := json.Marshal(map[string]string{"what": what, "request_id": medrec.RequestIDFromContext(ctx)})
 	if err != nil {
 		return fmt.Errorf("audit read: %w", err)
 	}
 	_, err = tx.Exec(ctx, `
 		INSERT INTO audit_log (table_name, record_id, action, user_id, patient_id, new_values)
-		VALUES ($1, $2, 'READ', NULLIF(current_setting('app.user_id', true), '')::uuid, $3, $4)`,
-		r.Table, r.RecordID, r.PatientID, details)
+		SELECT $1, r.record_id, 'READ', NULLIF(current_setting('app.user_id', true), '')::uuid, r.patient_id, $4
+		FROM unnest($2::uuid[], $3::uuid[]) AS r(record_id, patient_id)`,
+		table, recordIDs, patientIDs, details)
 	if err != nil {
 		return fmt.Errorf("audit read: %w", translate(err))
 	}

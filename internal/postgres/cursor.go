@@ -13,11 +13,22 @@ import (
 // deep the page, where OFFSET would read every row before it.
 
 func encodeCursor(created time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(created.UTC().Format(time.RFC3339Nano) + "|" + id))
+	return encodeCursorAt(created, id, time.RFC3339Nano)
 }
 
 // decodeCursor returns nils for an empty cursor.
 func decodeCursor(cursor string) (*time.Time, *string, error) {
+	return decodeCursorAt(cursor, time.RFC3339Nano)
+}
+
+// encodeCursorAt is encodeCursor for a list ordered by another instant or
+// date, written in layout (time.DateOnly for the expiring list's end_date).
+func encodeCursorAt(key time.Time, id, layout string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(key.UTC().Format(layout) + "|" + id))
+}
+
+// decodeCursorAt reads what encodeCursorAt wrote with the same layout.
+func decodeCursorAt(cursor, layout string) (*time.Time, *string, error) {
 	if cursor == "" {
 		return nil, nil, nil
 	}
@@ -30,7 +41,7 @@ func decodeCursor(cursor string) (*time.Time, *string, error) {
 	if !ok || !isUUID(id) {
 		return nil, nil, bad
 	}
-	t, err := time.Parse(time.RFC3339Nano, ts)
+	t, err := time.Parse(layout, ts)
 	if err != nil {
 		return nil, nil, bad
 	}

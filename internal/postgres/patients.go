@@ -57,26 +57,6 @@ func patientFromRow(r dbsqlc.Patient) *medrec.Patient {
 	}
 }
 
-// recordPatientReads writes one READ audit row per patient in ids, in one
-// statement, in the read's own transaction.
-func recordPatientReads(ctx context.Context, tx pgx.Tx, what string, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	details, err := json.Marshal(map[string]string{"what": what, "request_id": medrec.RequestIDFromContext(ctx)})
-	if err != nil {
-		return fmt.Errorf("audit read: %w", err)
-	}
-	_, err = tx.Exec(ctx, `
-		INSERT INTO audit_log (table_name, record_id, action, user_id, patient_id, new_values)
-		SELECT 'patients', p, 'READ', NULLIF(current_setting('app.user_id', true), '')::uuid, p, $2
-		FROM unnest($1::uuid[]) AS p`, ids, details)
-	if err != nil {
-		return fmt.Errorf("audit read: %w", translate(err))
-	}
-	return nil
-}
-
 func callerRole(ctx context.Context) medrec.Role {
 	if c := medrec.CallerFromContext(ctx); c != nil {
 		return c.Role
@@ -193,7 +173,7 @@ func (s *PatientService) FindPatients(ctx context.Context, f medrec.PatientFilte
 			ids = append(ids, r.ID)
 			patients = append(patients, patientFromRow(r))
 		}
-		return recordPatientReads(ctx, tx, "list", ids)
+		return recordReads(ctx, tx, "patients", "list", ids, ids)
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("list patients: %w", err)
@@ -292,7 +272,7 @@ func (s *PatientService) LookupPatients(ctx context.Context, firstName, lastName
 		if err := rows.Err(); err != nil {
 			return patientError(err)
 		}
-		return recordPatientReads(ctx, tx, "lookup", ids)
+		return recordReads(ctx, tx, "patients", "lookup", ids, ids)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("look patients up: %w", err)

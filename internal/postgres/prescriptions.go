@@ -2,10 +2,8 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -246,32 +244,6 @@ func (s *PrescriptionService) UpdatePrescription(ctx context.Context, id string,
 	return out, nil
 }
 
-// Expiring cursors are base64url of "end_date|id" of a page's last row.
-
-func encodeExpiringCursor(end time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(end.Format(time.DateOnly) + "|" + id))
-}
-
-func decodeExpiringCursor(cursor string) (*time.Time, *string, error) {
-	if cursor == "" {
-		return nil, nil, nil
-	}
-	bad := medrec.Invalid(medrec.FieldError{Field: "cursor", Message: "is not a cursor this service issued"})
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return nil, nil, bad
-	}
-	day, id, ok := strings.Cut(string(raw), "|")
-	if !ok || !isUUID(id) {
-		return nil, nil, bad
-	}
-	t, err := time.Parse(time.DateOnly, day)
-	if err != nil {
-		return nil, nil, bad
-	}
-	return &t, &id, nil
-}
-
 // FindExpiringPrescriptions lists the ACTIVE prescriptions of the caller's
 // patients that end within f.Days, soonest first, and audits one READ row
 // per patient on the page.
@@ -279,7 +251,7 @@ func (s *PrescriptionService) FindExpiringPrescriptions(ctx context.Context, f m
 	if err := f.Validate(); err != nil {
 		return nil, "", err
 	}
-	afterEnd, afterID, err := decodeExpiringCursor(f.Cursor)
+	afterEnd, afterID, err := decodeCursorAt(f.Cursor, time.DateOnly)
 	if err != nil {
 		return nil, "", err
 	}
@@ -297,23 +269,22 @@ func (s *PrescriptionService) FindExpiringPrescriptions(ctx context.Context, f m
 		if len(rows) > f.Limit {
 			rows = rows[:f.Limit]
 			last := rows[len(rows)-1]
-			next = encodeExpiringCursor(last.EndDate, last.ID)
+			next = encodeCursorAt(last.EndDate, last.ID, time.DateOnly)
 		}
 		audited := map[string]bool{}
+		var patients []string
 		for _, r := range rows {
 			out = append(out, &medrec.ExpiringPrescription{
 				ID: r.ID, PatientID: r.PatientID, PatientName: r.PatientName, DrugName: r.DrugName,
 				EndDate: medrec.Date{Time: r.EndDate}, PrescribingDoctor: r.PrescribingDoctor,
 			})
-			if audited[r.PatientID] {
-				continue
-			}
-			audited[r.PatientID] = true
-			if err := recordRead(ctx, tx, ReadAccess{Table: "prescriptions", RecordID: r.PatientID, PatientID: r.PatientID, What: "expiring"}); err != nil {
-				return err
+			if !audited[r.PatientID] {
+				audited[r.PatientID] = true
+				patients = append(patients, r.PatientID)
 			}
 		}
-		return nil
+		// One READ row per patient on the page, in one statement.
+		return recordReads(ctx, tx, "prescriptions", "expiring", patients, patients)
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("list expiring prescriptions: %w", err)
