@@ -8,18 +8,12 @@ import (
 )
 
 func (s *Server) handleCareTeamList(w http.ResponseWriter, r *http.Request) {
-	if s.careTeam == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	members, err := s.careTeam.FindCareTeam(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if err := writeJSON(w, http.StatusOK, newList(members, "")); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, newList(members, ""))
 }
 
 type addCareTeamRequest struct {
@@ -28,10 +22,6 @@ type addCareTeamRequest struct {
 }
 
 func (s *Server) handleCareTeamAdd(w http.ResponseWriter, r *http.Request) {
-	if s.careTeam == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	var in addCareTeamRequest
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, r, err)
@@ -48,16 +38,10 @@ func (s *Server) handleCareTeamAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/patients/"+patientID+"/care-team/"+m.UserID)
-	if err := writeJSON(w, http.StatusCreated, m); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusCreated, m)
 }
 
 func (s *Server) handleCareTeamRemove(w http.ResponseWriter, r *http.Request) {
-	if s.careTeam == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	if err := s.careTeam.RemoveCareTeamMember(r.Context(), r.PathValue("id"), r.PathValue("user_id")); err != nil {
 		writeError(w, r, err)
 		return

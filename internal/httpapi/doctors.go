@@ -17,10 +17,6 @@ type createDoctorRequest struct {
 }
 
 func (s *Server) handleDoctorCreate(w http.ResponseWriter, r *http.Request) {
-	if s.doctors == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	var in createDoctorRequest
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, r, err)
@@ -39,16 +35,10 @@ func (s *Server) handleDoctorCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/v1/doctors/"+d.ID)
 	setETag(w, d.UpdatedAt)
-	if err := writeJSON(w, http.StatusCreated, d); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusCreated, d)
 }
 
 func (s *Server) handleDoctorList(w http.ResponseWriter, r *http.Request) {
-	if s.doctors == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	page, fields := pageFrom(r)
 	q := r.URL.Query()
 	f := medrec.DoctorFilter{Page: page, Specialty: q.Get("specialty"), Status: q.Get("status")}
@@ -61,25 +51,17 @@ func (s *Server) handleDoctorList(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := writeJSON(w, http.StatusOK, newList(doctors, next)); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, newList(doctors, next))
 }
 
 func (s *Server) handleDoctorGet(w http.ResponseWriter, r *http.Request) {
-	if s.doctors == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	d, err := s.doctors.FindDoctorByID(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	setETag(w, d.UpdatedAt)
-	if err := writeJSON(w, http.StatusOK, d); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, d)
 }
 
 // updateDoctorRequest holds what a PATCH may change; anything else is an
@@ -98,10 +80,6 @@ type updateDoctorRequest struct {
 // service decides: ADMIN changes anything, a CLINICIAN the email and phone
 // of their own record, anyone else is refused (403).
 func (s *Server) handleDoctorUpdate(w http.ResponseWriter, r *http.Request) {
-	if s.doctors == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	if c := medrec.CallerFromContext(r.Context()); c == nil || !c.Can(medrec.PermDoctorsManage) && c.Role != medrec.RoleClinician {
 		writeError(w, r, medrec.Errorf(medrec.EFORBIDDEN, "only an administrator changes the doctor directory"))
 		return
@@ -132,7 +110,5 @@ func (s *Server) handleDoctorUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setETag(w, d.UpdatedAt)
-	if err := writeJSON(w, http.StatusOK, d); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, d)
 }

@@ -17,9 +17,7 @@ const readyTimeout = 2 * time.Second
 // nothing else on purpose, so a database outage does not get the process
 // restarted.
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
-	if err := writeJSON(w, http.StatusOK, statusBody{Status: "ok"}); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, statusBody{Status: "ok"})
 }
 
 // handleReadyz answers GET /readyz: 200 when the service can take traffic,
@@ -38,9 +36,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, &medrec.Error{Code: medrec.EUNAVAILABLE, Message: "the service is not ready", Err: err})
 		return
 	}
-	if err := writeJSON(w, http.StatusOK, statusBody{Status: "ready"}); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, statusBody{Status: "ready"})
 }
 
 // statusBody is the body of the probes.

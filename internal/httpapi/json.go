@@ -30,6 +30,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return nil
 }
 
+// respond writes v as the JSON response, or, in the one case writeJSON can
+// fail (v does not encode, and nothing was written yet), the 500.
+func respond(w http.ResponseWriter, r *http.Request, status int, v any) {
+	if err := writeJSON(w, status, v); err != nil {
+		writeError(w, r, err)
+	}
+}
+
 // decodeJSON reads r's body, one JSON value, into dst. Every failure is a
 // *medrec.Error: EUNSUPPORTED for a content type other than JSON, ETOOLARGE
 // for a body over the route's limit, EINVALID for an empty or malformed

@@ -7,18 +7,12 @@ import (
 )
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
-	if s.users == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	u, err := s.users.FindUserByID(r.Context(), medrec.CallerFromContext(r.Context()).UserID)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if err := writeJSON(w, http.StatusOK, u); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, u)
 }
 
 type changePasswordRequest struct {
@@ -62,9 +56,7 @@ func (s *Server) handleEnrolTOTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := writeJSON(w, http.StatusOK, e); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, e)
 }
 
 type confirmTOTPRequest struct {

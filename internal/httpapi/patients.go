@@ -54,10 +54,6 @@ type createPatientRequest struct {
 }
 
 func (s *Server) handlePatientCreate(w http.ResponseWriter, r *http.Request) {
-	if s.patients == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	var in createPatientRequest
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, r, err)
@@ -81,16 +77,10 @@ func (s *Server) handlePatientCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/v1/patients/"+p.ID)
 	setETag(w, p.UpdatedAt)
-	if err := writeJSON(w, http.StatusCreated, p); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusCreated, p)
 }
 
 func (s *Server) handlePatientList(w http.ResponseWriter, r *http.Request) {
-	if s.patients == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	page, fields := pageFrom(r)
 	q := r.URL.Query()
 	f := medrec.PatientFilter{Page: page, Q: q.Get("q"), Email: q.Get("email"), Status: q.Get("status")}
@@ -111,25 +101,17 @@ func (s *Server) handlePatientList(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := writeJSON(w, http.StatusOK, newList(patients, next)); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, newList(patients, next))
 }
 
 func (s *Server) handlePatientGet(w http.ResponseWriter, r *http.Request) {
-	if s.patients == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	p, err := s.patients.FindPatientByID(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	setETag(w, p.UpdatedAt)
-	if err := writeJSON(w, http.StatusOK, p); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, p)
 }
 
 // updatePatientRequest holds the demographics a PATCH may change; id,
@@ -145,10 +127,6 @@ type updatePatientRequest struct {
 }
 
 func (s *Server) handlePatientUpdate(w http.ResponseWriter, r *http.Request) {
-	if s.patients == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	var in updatePatientRequest
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, r, err)
@@ -188,9 +166,7 @@ func (s *Server) handlePatientUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setETag(w, p.UpdatedAt)
-	if err := writeJSON(w, http.StatusOK, p); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, p)
 }
 
 type lookupPatientRequest struct {
@@ -200,10 +176,6 @@ type lookupPatientRequest struct {
 }
 
 func (s *Server) handlePatientLookup(w http.ResponseWriter, r *http.Request) {
-	if s.patients == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	var in lookupPatientRequest
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, r, err)
@@ -230,9 +202,7 @@ func (s *Server) handlePatientLookup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := writeJSON(w, http.StatusOK, newList(matches, "")); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, newList(matches, ""))
 }
 
 type erasePatientRequest struct {
@@ -240,10 +210,6 @@ type erasePatientRequest struct {
 }
 
 func (s *Server) handlePatientErase(w http.ResponseWriter, r *http.Request) {
-	if s.patients == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	var in erasePatientRequest
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, r, err)

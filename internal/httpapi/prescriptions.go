@@ -33,10 +33,6 @@ func prescriptionDateField(name string, s *string) (*medrec.Date, *medrec.FieldE
 }
 
 func (s *Server) handlePrescriptionCreate(w http.ResponseWriter, r *http.Request) {
-	if s.prescriptions == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	var in createPrescriptionRequest
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, r, err)
@@ -71,16 +67,10 @@ func (s *Server) handlePrescriptionCreate(w http.ResponseWriter, r *http.Request
 	}
 	w.Header().Set("Location", "/api/v1/prescriptions/"+p.ID)
 	setETag(w, p.UpdatedAt)
-	if err := writeJSON(w, http.StatusCreated, p); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusCreated, p)
 }
 
 func (s *Server) handlePrescriptionList(w http.ResponseWriter, r *http.Request) {
-	if s.prescriptions == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	page, fields := pageFrom(r)
 	f := medrec.PrescriptionFilter{Page: page}
 	if v := r.URL.Query().Get("status"); v != "" {
@@ -98,25 +88,17 @@ func (s *Server) handlePrescriptionList(w http.ResponseWriter, r *http.Request) 
 		writeError(w, r, err)
 		return
 	}
-	if err := writeJSON(w, http.StatusOK, newList(items, next)); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, newList(items, next))
 }
 
 func (s *Server) handlePrescriptionGet(w http.ResponseWriter, r *http.Request) {
-	if s.prescriptions == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	p, err := s.prescriptions.FindPrescriptionByID(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	setETag(w, p.UpdatedAt)
-	if err := writeJSON(w, http.StatusOK, p); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, p)
 }
 
 // updatePrescriptionRequest holds only what may change; end_date is raw so
@@ -127,10 +109,6 @@ type updatePrescriptionRequest struct {
 }
 
 func (s *Server) handlePrescriptionUpdate(w http.ResponseWriter, r *http.Request) {
-	if s.prescriptions == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	var in updatePrescriptionRequest
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, r, err)
@@ -172,16 +150,10 @@ func (s *Server) handlePrescriptionUpdate(w http.ResponseWriter, r *http.Request
 		return
 	}
 	setETag(w, p.UpdatedAt)
-	if err := writeJSON(w, http.StatusOK, p); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, p)
 }
 
 func (s *Server) handlePrescriptionExpiring(w http.ResponseWriter, r *http.Request) {
-	if s.prescriptions == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	page, fields := pageFrom(r)
 	f := medrec.ExpiringFilter{Days: medrec.DefaultExpiringDays, Page: page}
 	if v := r.URL.Query().Get("days"); v != "" {
@@ -201,7 +173,5 @@ func (s *Server) handlePrescriptionExpiring(w http.ResponseWriter, r *http.Reque
 		writeError(w, r, err)
 		return
 	}
-	if err := writeJSON(w, http.StatusOK, newList(items, next)); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, newList(items, next))
 }

@@ -34,10 +34,6 @@ const reportFileTimeout = 10 * time.Minute
 // arrives, never held in memory; its type is detected from its bytes, and
 // its client-side name and Content-Type are ignored.
 func (s *Server) handleReportCreate(w http.ResponseWriter, r *http.Request) {
-	if s.reports == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
 		writeError(w, r, &medrec.Error{Code: medrec.EUNSUPPORTED, Message: "the request body must be multipart/form-data", Err: err})
@@ -112,9 +108,7 @@ func (s *Server) createReport(w http.ResponseWriter, r *http.Request, n medrec.N
 	}
 	w.Header().Set("Location", "/api/v1/reports/"+report.ID)
 	setETag(w, report.UpdatedAt)
-	if err := writeJSON(w, http.StatusCreated, report); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusCreated, report)
 }
 
 // lastPart reads the file part and, at its end, makes sure it was the last
@@ -160,10 +154,6 @@ func multipartError(err error) error {
 }
 
 func (s *Server) handleReportList(w http.ResponseWriter, r *http.Request) {
-	if s.reports == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	page, fields := pageFrom(r)
 	f := medrec.ReportFilter{PatientID: r.PathValue("id"), Page: page}
 	q := r.URL.Query()
@@ -195,25 +185,17 @@ func (s *Server) handleReportList(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := writeJSON(w, http.StatusOK, newList(reports, next)); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, newList(reports, next))
 }
 
 func (s *Server) handleReportGet(w http.ResponseWriter, r *http.Request) {
-	if s.reports == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	report, err := s.reports.FindReportByID(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	setETag(w, report.UpdatedAt)
-	if err := writeJSON(w, http.StatusOK, report); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, report)
 }
 
 // updateReportRequest holds what may change; an empty summary clears it.
@@ -224,10 +206,6 @@ type updateReportRequest struct {
 }
 
 func (s *Server) handleReportUpdate(w http.ResponseWriter, r *http.Request) {
-	if s.reports == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	var in updateReportRequest
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, r, err)
@@ -246,19 +224,13 @@ func (s *Server) handleReportUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setETag(w, report.UpdatedAt)
-	if err := writeJSON(w, http.StatusOK, report); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, report)
 }
 
 // handleReportFile streams a report's file. The service has already
 // checked its size and SHA-256 against the row, so a corrupted file is
 // refused before a byte of it is sent.
 func (s *Server) handleReportFile(w http.ResponseWriter, r *http.Request) {
-	if s.reports == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	f, err := s.reports.OpenReportFile(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, err)

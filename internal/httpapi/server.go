@@ -57,15 +57,14 @@ type Config struct {
 	// Auth signs users in and checks every request's token and session.
 	// Nil refuses every route that is not public (deny by default).
 	Auth medrec.AuthService
-	// Users, CareTeam and Passwords back their routes; nil answers 503.
+	// Users, CareTeam and Passwords back their routes. New requires every
+	// service below; see validateServices.
 	Users    medrec.UserService
 	CareTeam medrec.CareTeamService
-	// Patients and Doctors back the patient and doctor directory routes;
-	// nil answers 503.
+	// Patients and Doctors back the patient and doctor directory routes.
 	Patients medrec.PatientService
 	Doctors  medrec.DoctorService
-	// Prescriptions and History back the prescription and history routes;
-	// nil answers 503.
+	// Prescriptions and History back the prescription and history routes.
 	Prescriptions medrec.PrescriptionService
 	History       medrec.HistoryService
 	Passwords     medrec.PasswordHasher
@@ -78,7 +77,7 @@ type Config struct {
 	// running (a stuck query) stop. Nil means context.Background().
 	BaseContext context.Context
 
-	// Reports backs the report routes; nil answers 503. ReportMaxBytes is
+	// Reports backs the report routes. ReportMaxBytes is
 	// the largest report file it accepts (zero: medrec.DefaultReportMaxBytes);
 	// the upload route's body limit is that plus room for the form.
 	Reports        medrec.ReportService
@@ -123,8 +122,35 @@ type Server struct {
 // New builds the Server from cfg. It panics when cfg lacks a required field
 // or the route table is malformed: both are programming errors that must
 // stop the process at start-up, not surface on the first request.
+//
+// New also requires every service: a production server with a route whose
+// service is missing would fail at its first request instead of at start-up.
 func New(cfg Config) *Server {
+	if err := cfg.validateServices(); err != nil {
+		panic(fmt.Sprintf("httpapi.New: %v", err))
+	}
 	return newServer(cfg)
+}
+
+// validateServices reports every service New needs that cfg lacks. Tests of
+// the skeleton build servers without them through newServer; there every
+// non-public route is refused by authorize before a handler could use one.
+func (cfg Config) validateServices() error {
+	var errs []error
+	for _, svc := range []struct {
+		name    string
+		missing bool
+	}{
+		{"Auth", cfg.Auth == nil}, {"Users", cfg.Users == nil}, {"CareTeam", cfg.CareTeam == nil},
+		{"Passwords", cfg.Passwords == nil}, {"Patients", cfg.Patients == nil}, {"Doctors", cfg.Doctors == nil},
+		{"Prescriptions", cfg.Prescriptions == nil}, {"History", cfg.History == nil},
+		{"Reports", cfg.Reports == nil}, {"Blobs", cfg.Blobs == nil},
+	} {
+		if svc.missing {
+			errs = append(errs, fmt.Errorf("Config.%s is nil", svc.name))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // newServer is New plus extra routes, which only tests pass (a route that

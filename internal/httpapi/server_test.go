@@ -138,7 +138,7 @@ func TestMetricsSharedRegistry(t *testing.T) {
 		Readiness: readinessFunc(func(context.Context) error { return nil }),
 		Metrics:   reg,
 	}
-	first, second := New(cfg), New(cfg)
+	first, second := newServer(cfg), newServer(cfg)
 	for _, s := range []*Server{first, second} {
 		s.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/healthz", nil))
 	}
@@ -446,11 +446,19 @@ func TestNewPanicsOnMissingConfig(t *testing.T) {
 			cfg := ok
 			cfg.Metrics = prometheus.NewRegistry()
 			tt.modify(&cfg)
-			msg := panicMessage(func() { New(cfg) })
+			msg := panicMessage(func() { newServer(cfg) })
 			if !strings.Contains(msg, tt.want) {
 				t.Fatalf("panic: got %q, want it to contain %q", msg, tt.want)
 			}
 		})
+	}
+	// New, for production, also refuses a server missing any service,
+	// naming each one.
+	msg := panicMessage(func() { New(ok) })
+	for _, want := range []string{"Config.Auth is nil", "Config.Patients is nil", "Config.Blobs is nil"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("New without services: panic %q lacks %q", msg, want)
+		}
 	}
 }
 
@@ -502,7 +510,7 @@ func TestHTTPServerBaseContext(t *testing.T) {
 	t.Parallel()
 	type key struct{}
 	base := context.WithValue(context.Background(), key{}, "base")
-	s := New(Config{
+	s := newServer(Config{
 		Logger:      slog.New(slog.DiscardHandler),
 		Readiness:   readinessFunc(func(context.Context) error { return nil }),
 		Metrics:     prometheus.NewRegistry(),

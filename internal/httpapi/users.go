@@ -14,10 +14,6 @@ type createUserRequest struct {
 }
 
 func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
-	if s.users == nil || s.passwords == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	var in createUserRequest
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, r, err)
@@ -47,9 +43,7 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/users/"+u.ID)
-	if err := writeJSON(w, http.StatusCreated, u); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusCreated, u)
 }
 
 func hasField(fields []medrec.FieldError, name string) bool {
@@ -96,10 +90,6 @@ func pageFrom(r *http.Request) (medrec.Page, []medrec.FieldError) {
 }
 
 func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) {
-	if s.users == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	page, fields := pageFrom(r)
 	f := medrec.UserFilter{Page: page}
 	q := r.URL.Query()
@@ -126,24 +116,16 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := writeJSON(w, http.StatusOK, newList(users, next)); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, newList(users, next))
 }
 
 func (s *Server) handleUserGet(w http.ResponseWriter, r *http.Request) {
-	if s.users == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	u, err := s.users.FindUserByID(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if err := writeJSON(w, http.StatusOK, u); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, u)
 }
 
 // updateUserRequest holds only what an administrator may change; any other
@@ -154,10 +136,6 @@ type updateUserRequest struct {
 }
 
 func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request) {
-	if s.users == nil {
-		writeError(w, r, errNotConfigured)
-		return
-	}
 	var in updateUserRequest
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, r, err)
@@ -168,7 +146,5 @@ func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := writeJSON(w, http.StatusOK, u); err != nil {
-		writeError(w, r, err)
-	}
+	respond(w, r, http.StatusOK, u)
 }
