@@ -121,23 +121,6 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// field is one named input value, for requireFields.
-type field struct{ name, value string }
-
-// requireFields reports every empty required field at once, in order.
-func requireFields(fields ...field) error {
-	var missing []medrec.FieldError
-	for _, f := range fields {
-		if f.value == "" {
-			missing = append(missing, medrec.FieldError{Field: f.name, Message: "is required"})
-		}
-	}
-	if len(missing) > 0 {
-		return medrec.Invalid(missing...)
-	}
-	return nil
-}
-
 // errNotConfigured answers sign-in and refresh on a server built without an
 // AuthService (tests of the skeleton): they are public, so authorize never
 // stands in front of them. New refuses such a configuration.

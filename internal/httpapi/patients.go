@@ -4,44 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"slices"
 
 	"medrec"
 )
-
-// parseDateField reads a "YYYY-MM-DD" field; "" is the zero date, which
-// the domain's Validate reports as missing where a date is required.
-func parseDateField(field, s string) (medrec.Date, *medrec.FieldError) {
-	if s == "" {
-		return medrec.Date{}, nil
-	}
-	d, err := medrec.ParseDate(s)
-	if err != nil {
-		return medrec.Date{}, &medrec.FieldError{Field: field, Message: "must be a date YYYY-MM-DD"}
-	}
-	return d, nil
-}
-
-// mergeFields returns first plus those of err's fields that name a field
-// first does not already name: every problem once, in one 400.
-func mergeFields(first []medrec.FieldError, err error) []medrec.FieldError {
-	out := slices.Clone(first)
-	for _, f := range medrec.ErrorFields(err) {
-		if !hasField(first, f.Field) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// notNull refuses a JSON null for a column that cannot be NULL: in a PATCH
-// it would otherwise be read as "leave it as it is".
-func notNull(fields []medrec.FieldError, field string, v medrec.NullableString) ([]medrec.FieldError, *string) {
-	if v.Set && v.Value == nil {
-		return append(fields, medrec.FieldError{Field: field, Message: "must not be null"}), nil
-	}
-	return fields, v.Value
-}
 
 type createPatientRequest struct {
 	FirstName string  `json:"first_name"`
@@ -60,7 +25,7 @@ func (s *Server) handlePatientCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var fields []medrec.FieldError
-	dob, fe := parseDateField("dob", in.DOB)
+	dob, fe := dateField("dob", in.DOB)
 	if fe != nil {
 		fields = append(fields, *fe)
 	}
@@ -85,7 +50,7 @@ func (s *Server) handlePatientList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := medrec.PatientFilter{Page: page, Q: q.Get("q"), Email: q.Get("email"), Status: q.Get("status")}
 	if v := q.Get("dob"); v != "" {
-		d, fe := parseDateField("dob", v)
+		d, fe := dateField("dob", v)
 		if fe != nil {
 			fields = append(fields, *fe)
 		} else {
@@ -141,9 +106,9 @@ func (s *Server) handlePatientUpdate(w http.ResponseWriter, r *http.Request) {
 	var dob *string
 	fields, dob = notNull(fields, "dob", in.DOB)
 	if dob != nil {
-		d, fe := parseDateField("dob", *dob)
+		d, fe := dateField("dob", *dob)
 		if fe == nil && *dob == "" {
-			fe = &medrec.FieldError{Field: "dob", Message: "must be a date YYYY-MM-DD"}
+			fe = &medrec.FieldError{Field: "dob", Message: dateFieldMessage}
 		}
 		if fe != nil {
 			fields = append(fields, *fe)
@@ -182,7 +147,7 @@ func (s *Server) handlePatientLookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var fields []medrec.FieldError
-	dob, fe := parseDateField("dob", in.DOB)
+	dob, fe := dateField("dob", in.DOB)
 	if fe != nil {
 		fields = append(fields, *fe)
 	}

@@ -20,18 +20,6 @@ type createPrescriptionRequest struct {
 	EndDate   *string `json:"end_date"`
 }
 
-// prescriptionDateField parses an optional "YYYY-MM-DD" field.
-func prescriptionDateField(name string, s *string) (*medrec.Date, *medrec.FieldError) {
-	if s == nil {
-		return nil, nil
-	}
-	d, err := medrec.ParseDate(*s)
-	if err != nil {
-		return nil, &medrec.FieldError{Field: name, Message: "must be a date YYYY-MM-DD"}
-	}
-	return &d, nil
-}
-
 func (s *Server) handlePrescriptionCreate(w http.ResponseWriter, r *http.Request) {
 	var in createPrescriptionRequest
 	if err := decodeJSON(w, r, &in); err != nil {
@@ -40,13 +28,13 @@ func (s *Server) handlePrescriptionCreate(w http.ResponseWriter, r *http.Request
 	}
 	np := medrec.NewPrescription{DrugName: in.DrugName, Dosage: in.Dosage, Frequency: in.Frequency, Route: in.Route}
 	var fields []medrec.FieldError
-	start, f := prescriptionDateField("start_date", in.StartDate)
+	start, f := optionalDateField("start_date", in.StartDate)
 	if f != nil {
 		fields = append(fields, *f)
 	} else if start != nil {
 		np.StartDate = *start
 	}
-	if np.EndDate, f = prescriptionDateField("end_date", in.EndDate); f != nil {
+	if np.EndDate, f = optionalDateField("end_date", in.EndDate); f != nil {
 		fields = append(fields, *f)
 	}
 	// Every field error in one answer; a date already reported as
@@ -122,7 +110,7 @@ func (s *Server) handlePrescriptionUpdate(w http.ResponseWriter, r *http.Request
 			var str string
 			if err := json.Unmarshal(in.EndDate, &str); err != nil {
 				fields = append(fields, medrec.FieldError{Field: "end_date", Message: "must be a date YYYY-MM-DD or null"})
-			} else if d, f := prescriptionDateField("end_date", &str); f != nil {
+			} else if d, f := optionalDateField("end_date", &str); f != nil {
 				fields = append(fields, *f)
 			} else {
 				u.EndDate = d

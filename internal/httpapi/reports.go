@@ -168,9 +168,9 @@ func (s *Server) handleReportList(w http.ResponseWriter, r *http.Request) {
 		dst  **medrec.Date
 	}{{"from", &f.From}, {"to", &f.To}} {
 		if v := q.Get(d.name); v != "" {
-			date, err := medrec.ParseDate(v)
-			if err != nil {
-				fields = append(fields, medrec.FieldError{Field: d.name, Message: "must be a date YYYY-MM-DD"})
+			date, fe := dateField(d.name, v)
+			if fe != nil {
+				fields = append(fields, *fe)
 				continue
 			}
 			*d.dst = &date

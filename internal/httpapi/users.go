@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 
 	"medrec"
 )
@@ -46,15 +45,6 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 	respond(w, r, http.StatusCreated, u)
 }
 
-func hasField(fields []medrec.FieldError, name string) bool {
-	for _, f := range fields {
-		if f.Field == name {
-			return true
-		}
-	}
-	return false
-}
-
 // listResponse is every list route's shape.
 type listResponse[T any] struct {
 	Items      []T     `json:"items"`
@@ -70,23 +60,6 @@ func newList[T any](items []T, next string) listResponse[T] {
 		resp.NextCursor = &next
 	}
 	return resp
-}
-
-// pageFrom reads limit and cursor from the query string.
-func pageFrom(r *http.Request) (medrec.Page, []medrec.FieldError) {
-	q := r.URL.Query()
-	p := medrec.Page{Cursor: q.Get("cursor")}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return p, []medrec.FieldError{{Field: "limit", Message: "must be a whole number between 1 and 200"}}
-		}
-		p.Limit = n
-	}
-	if err := p.Normalize(); err != nil {
-		return p, medrec.ErrorFields(err)
-	}
-	return p, nil
 }
 
 func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) {
