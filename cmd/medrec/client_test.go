@@ -38,17 +38,25 @@ func (e *apiEnv) ownerConn() *pgx.Conn {
 func bootAPI(t *testing.T, env map[string]string) *apiEnv {
 	t.Helper()
 	db := pgtest.New(t)
-	settings := map[string]string{
-		"DATABASE_URL":              db.OwnerURL,
-		"MEDREC_APP_DATABASE_URL":   db.AppURL,
-		"MEDREC_DB_APP_ROLE":        pgtest.AppRoleName,
-		"MEDREC_ADMIN_MFA_REQUIRED": "false",
-	}
+	settings := dbEnv(t, db)
+	settings["MEDREC_ADMIN_MFA_REQUIRED"] = "false"
 	for k, v := range env {
 		settings[k] = v
 	}
 	m, logs := boot(t, testConfig(t, settings))
 	return &apiEnv{t: t, m: m, db: db, base: "http://" + m.Addr(), logs: logs}
+}
+
+// dbEnv is the environment that points medrec at a test database, as its
+// owner for migrations and as the test service role for serving, with a
+// private data directory.
+func dbEnv(t *testing.T, db *pgtest.DB) map[string]string {
+	return map[string]string{
+		"DATABASE_URL":            db.OwnerURL,
+		"MEDREC_APP_DATABASE_URL": db.AppURL,
+		"MEDREC_DB_APP_ROLE":      pgtest.AppRoleName,
+		"MEDREC_DATA_DIR":         t.TempDir(),
+	}
 }
 
 // response is what a call returned.

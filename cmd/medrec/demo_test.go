@@ -12,12 +12,7 @@ import (
 func TestDemoCommand(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	env := map[string]string{
-		"DATABASE_URL":            db.OwnerURL,
-		"MEDREC_APP_DATABASE_URL": db.AppURL,
-		"MEDREC_DB_APP_ROLE":      pgtest.AppRoleName,
-		"MEDREC_DATA_DIR":         t.TempDir(),
-	}
+	env := dbEnv(t, db)
 	getenv := func(k string) string { return env[k] }
 	var out, errOut bytes.Buffer
 	if code := run(context.Background(), []string{"demo", "-patients", "40", "-seed", "7"}, getenv, strings.NewReader(""), &out, &errOut); code != 0 {

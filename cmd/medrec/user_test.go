@@ -12,13 +12,8 @@ import (
 func TestUserCreateCommand(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	env := map[string]string{
-		"DATABASE_URL":            db.OwnerURL,
-		"MEDREC_APP_DATABASE_URL": db.AppURL,
-		"MEDREC_DB_APP_ROLE":      pgtest.AppRoleName,
-		"MEDREC_BCRYPT_COST":      "10",
-		"MEDREC_DATA_DIR":         t.TempDir(),
-	}
+	env := dbEnv(t, db)
+	env["MEDREC_BCRYPT_COST"] = "10"
 	getenv := func(k string) string { return env[k] }
 	userCreate := func(stdin string, args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
