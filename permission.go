@@ -17,9 +17,12 @@ const (
 	// PermAccount: sign out and change one's own password.
 	PermAccount Permission = "account"
 
-	PermUsersManage     Permission = "users:manage"     // create, list, suspend, unlock, change role
-	PermDoctorsManage   Permission = "doctors:manage"   // the doctor directory
-	PermDoctorsRead     Permission = "doctors:read"     // look doctors up
+	PermUsersManage   Permission = "users:manage"   // create, list, suspend, unlock, change role
+	PermDoctorsManage Permission = "doctors:manage" // the doctor directory
+	PermDoctorsRead   Permission = "doctors:read"   // look doctors up
+	// PermDoctorsUpdate: change a doctor record. An ADMIN changes any; a
+	// CLINICIAN only the contact fields of their own, which the service checks.
+	PermDoctorsUpdate   Permission = "doctors:update"
 	PermPatientsWrite   Permission = "patients:write"   // register, edit demographics
 	PermPatientsRead    Permission = "patients:read"    // list and read demographics
 	PermPatientsLookup  Permission = "patients:lookup"  // identity fields by exact name and date of birth
@@ -38,12 +41,12 @@ const (
 // permission not listed for a role is refused.
 var RolePermissions = map[Role][]Permission{
 	RoleAdmin: {
-		PermSelf, PermAccount, PermUsersManage, PermDoctorsManage, PermDoctorsRead,
+		PermSelf, PermAccount, PermUsersManage, PermDoctorsManage, PermDoctorsRead, PermDoctorsUpdate,
 		PermPatientsWrite, PermPatientsRead, PermPatientsLookup, PermPatientsErase,
 		PermCareTeamManage, PermEmergencyReport, PermAuditRead, PermAccessLogRead,
 	},
 	RoleClinician: {
-		PermSelf, PermAccount, PermDoctorsRead, PermPatientsWrite, PermPatientsRead, PermPatientsLookup,
+		PermSelf, PermAccount, PermDoctorsRead, PermDoctorsUpdate, PermPatientsWrite, PermPatientsRead, PermPatientsLookup,
 		PermClinicalRead, PermClinicalWrite, PermEmergencyAsk, PermEmergencyDecide, PermAccessLogRead,
 	},
 	RoleNurse: {

@@ -23,6 +23,7 @@ func TestRolePermissions(t *testing.T) {
 		medrec.PermUsersManage:     {A},
 		medrec.PermDoctorsManage:   {A},
 		medrec.PermDoctorsRead:     {A, C, N, R},
+		medrec.PermDoctorsUpdate:   {A, C},
 		medrec.PermPatientsWrite:   {A, C, R},
 		medrec.PermPatientsRead:    {A, C, N, R},
 		medrec.PermPatientsLookup:  {A, C, N, R},

@@ -77,7 +77,7 @@ func (s *Server) routeTable() []Route {
 		{Method: http.MethodPost, Pattern: "/api/v1/doctors", Permission: medrec.PermDoctorsManage, Handler: http.HandlerFunc(s.handleDoctorCreate)},
 		{Method: http.MethodGet, Pattern: "/api/v1/doctors", Permission: medrec.PermDoctorsRead, Handler: http.HandlerFunc(s.handleDoctorList)},
 		{Method: http.MethodGet, Pattern: "/api/v1/doctors/{id}", Permission: medrec.PermDoctorsRead, Handler: http.HandlerFunc(s.handleDoctorGet)},
-		{Method: http.MethodPatch, Pattern: "/api/v1/doctors/{id}", Permission: medrec.PermDoctorsRead, Handler: http.HandlerFunc(s.handleDoctorUpdate)},
+		{Method: http.MethodPatch, Pattern: "/api/v1/doctors/{id}", Permission: medrec.PermDoctorsUpdate, Handler: http.HandlerFunc(s.handleDoctorUpdate)},
 
 		{Method: http.MethodGet, Pattern: "/api/v1/patients/{id}/care-team", Permission: medrec.PermCareTeamManage, Handler: http.HandlerFunc(s.handleCareTeamList)},
 		{Method: http.MethodPost, Pattern: "/api/v1/patients/{id}/care-team", Permission: medrec.PermCareTeamManage, Handler: http.HandlerFunc(s.handleCareTeamAdd)},
