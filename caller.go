@@ -51,3 +51,18 @@ func RequestIDFromContext(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
 }
+
+type routeKey struct{}
+
+// NewContextWithRoute returns a copy of ctx carrying the route (the
+// ServeMux pattern, e.g. "GET /api/v1/patients/{id}") that serves the
+// request, so that READ audit rows can say how a record was reached.
+func NewContextWithRoute(ctx context.Context, route string) context.Context {
+	return context.WithValue(ctx, routeKey{}, route)
+}
+
+// RouteFromContext returns the route carried by ctx, or "".
+func RouteFromContext(ctx context.Context) string {
+	r, _ := ctx.Value(routeKey{}).(string)
+	return r
+}

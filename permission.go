@@ -33,8 +33,11 @@ const (
 	PermEmergencyAsk    Permission = "emergency:request"
 	PermEmergencyDecide Permission = "emergency:decide" // approve, deny, revoke (never one's own)
 	PermEmergencyReport Permission = "emergency:report" // the emergency access audit report
-	PermAuditRead       Permission = "audit:read"       // the whole audit log and AI request logs
-	PermAccessLogRead   Permission = "access_log:read"  // a patient's access log (clinicians: in care)
+	// PermEmergencyRead: list and read emergency requests; which ones the
+	// database decides (a CLINICIAN and an ADMIN all, a NURSE their own).
+	PermEmergencyRead Permission = "emergency:read"
+	PermAuditRead     Permission = "audit:read"      // the whole audit log and AI request logs
+	PermAccessLogRead Permission = "access_log:read" // a patient's access log (clinicians: in care)
 )
 
 // RolePermissions is the access model's role table. Deny by default: a
@@ -43,15 +46,15 @@ var RolePermissions = map[Role][]Permission{
 	RoleAdmin: {
 		PermSelf, PermAccount, PermUsersManage, PermDoctorsManage, PermDoctorsRead, PermDoctorsUpdate,
 		PermPatientsWrite, PermPatientsRead, PermPatientsLookup, PermPatientsErase,
-		PermCareTeamManage, PermEmergencyReport, PermAuditRead, PermAccessLogRead,
+		PermCareTeamManage, PermEmergencyReport, PermEmergencyRead, PermAuditRead, PermAccessLogRead,
 	},
 	RoleClinician: {
 		PermSelf, PermAccount, PermDoctorsRead, PermDoctorsUpdate, PermPatientsWrite, PermPatientsRead, PermPatientsLookup,
-		PermClinicalRead, PermClinicalWrite, PermEmergencyAsk, PermEmergencyDecide, PermAccessLogRead,
+		PermClinicalRead, PermClinicalWrite, PermEmergencyAsk, PermEmergencyDecide, PermEmergencyRead, PermAccessLogRead,
 	},
 	RoleNurse: {
 		PermSelf, PermAccount, PermDoctorsRead, PermPatientsRead, PermPatientsLookup,
-		PermClinicalRead, PermEmergencyAsk,
+		PermClinicalRead, PermEmergencyAsk, PermEmergencyRead,
 	},
 	RoleReceptionist: {
 		PermSelf, PermAccount, PermDoctorsRead, PermPatientsWrite, PermPatientsRead, PermPatientsLookup,

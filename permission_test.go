@@ -34,6 +34,7 @@ func TestRolePermissions(t *testing.T) {
 		medrec.PermEmergencyAsk:    {C, N},
 		medrec.PermEmergencyDecide: {C},
 		medrec.PermEmergencyReport: {A},
+		medrec.PermEmergencyRead:   {A, C, N},
 		medrec.PermAuditRead:       {A},
 		medrec.PermAccessLogRead:   {A, C},
 	}

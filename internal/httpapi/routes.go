@@ -135,12 +135,17 @@ func (rt Route) validate() error {
 
 // labelRoute records the matched pattern for the access log and the
 // metrics, which run outside the mux and would otherwise only see the raw
-// path, ids and all.
+// path, ids and all, and puts the ServeMux pattern (method and path) in the
+// context for the READ audit rows.
 func labelRoute(pattern string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if st := stateFrom(r.Context()); st != nil {
 			st.route = pattern
 		}
-		next.ServeHTTP(w, r)
+		route := r.Pattern // "GET /api/v1/patients/{id}", set by ServeMux
+		if route == "" {
+			route = pattern
+		}
+		next.ServeHTTP(w, r.WithContext(medrec.NewContextWithRoute(r.Context(), route)))
 	})
 }

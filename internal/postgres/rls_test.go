@@ -525,18 +525,30 @@ func TestRLSWrites(t *testing.T) {
 			return nil
 		})
 	})
-	t.Run("emergency requests are filed pending and in the requester's own name", func(t *testing.T) {
+	t.Run("emergency requests are filed only through medrec_request_emergency_access, pending and in the requester's own name", func(t *testing.T) {
+		// 00016: no INSERT policy; the function is the only way in.
 		const stmt = `INSERT INTO emergency_access (patient_id, requested_by_user_id, requester_name, reason, expires_at, status)
 			VALUES ($1, $2, 'x', 'why', now() + interval '1 hour', $3)`
+		for _, who := range []identity{nurse, clinicianA, admin, receptionist} {
+			wantDenied(t, as(t, f.app, who, false, func(tx pgx.Tx) error { return insert(tx, stmt, patient3, who.user, "PENDING") }))
+		}
 		if err := as(t, f.app, nurse, false, func(tx pgx.Tx) error {
-			_, err := returning(tx, stmt, patient3, userNurse, "PENDING")
+			var id, by, status string
+			if err := tx.QueryRow(ctx, `SELECT medrec_request_emergency_access($1, 'why', NULL, interval '1 hour')::text`, patient3).Scan(&id); err != nil {
+				return err
+			}
+			err := tx.QueryRow(ctx, `SELECT requested_by_user_id::text, status FROM emergency_access WHERE id = $1`, id).Scan(&by, &status)
+			if err == nil && (by != userNurse || status != "PENDING") {
+				t.Fatalf("the nurse's request is %s by %s, want PENDING by the nurse", status, rlsNames[by])
+			}
 			return err
 		}); err != nil {
 			t.Fatalf("nurse files a pending request: %v", err)
 		}
-		wantDenied(t, as(t, f.app, nurse, false, func(tx pgx.Tx) error { return insert(tx, stmt, patient3, userNurse, "APPROVED") }))
-		wantDenied(t, as(t, f.app, nurse, false, func(tx pgx.Tx) error { return insert(tx, stmt, patient3, userA, "PENDING") }))
-		wantDenied(t, as(t, f.app, receptionist, false, func(tx pgx.Tx) error { return insert(tx, stmt, patient3, userDesk, "PENDING") }))
+		wantDenied(t, as(t, f.app, receptionist, false, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `SELECT medrec_request_emergency_access($1, 'why', NULL, interval '1 hour')`, patient3)
+			return err
+		}))
 	})
 }
 
@@ -744,44 +756,38 @@ func TestRLSNobodyApprovesTheirOwnEmergencyRequest(t *testing.T) {
 	ctx := context.Background()
 	var request string
 	err := as(t, f.app, clinicianA, true, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO emergency_access (patient_id, requested_by_user_id, requester_name, reason, expires_at)
-			VALUES ($1, $2, 'Ann A', 'arrest', now() + interval '1 hour') RETURNING id::text`, patient3, userA).Scan(&request)
+		return tx.QueryRow(ctx, `SELECT medrec_request_emergency_access($1, 'arrest', NULL, interval '1 hour')::text`, patient3).Scan(&request)
 	})
 	if err != nil {
 		t.Fatalf("A files an emergency request: %v", err)
 	}
-	const approve = `UPDATE emergency_access SET status = 'APPROVED', approved_by_doctor_id = $2 WHERE id = $1`
+	const approve = `SELECT medrec_decide_emergency_access($1, 'APPROVE', NULL)`
 
-	t.Run("the requester's own approval touches nothing", func(t *testing.T) {
-		as(t, f.app, clinicianA, false, func(tx pgx.Tx) error {
-			if n := affected(t, tx, approve, request, doctorA); n != 0 {
-				t.Fatalf("A approved %d of their own requests, want 0", n)
-			}
-			return nil
-		})
-	})
-	t.Run("a nurse cannot approve", func(t *testing.T) {
-		as(t, f.app, nurse, false, func(tx pgx.Tx) error {
-			if n := affected(t, tx, approve, request, doctorA); n != 0 {
-				t.Fatalf("the nurse approved %d requests, want 0", n)
-			}
-			return nil
-		})
-	})
-	t.Run("an approver cannot take a request over as their own", func(t *testing.T) {
-		wantDenied(t, as(t, f.app, clinicianB, false, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `UPDATE emergency_access SET requested_by_user_id = $2 WHERE id = $1`, request, userB)
+	t.Run("the requester's own approval is refused", func(t *testing.T) {
+		wantDenied(t, as(t, f.app, clinicianA, false, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, approve, request)
 			return err
 		}))
 	})
-	t.Run("another clinician approves, and the requester then sees the patient", func(t *testing.T) {
-		err := as(t, f.app, clinicianB, true, func(tx pgx.Tx) error {
-			if n := affected(t, tx, approve, request, doctorB); n != 1 {
-				t.Fatalf("B approved %d requests, want 1", n)
+	t.Run("a nurse cannot approve", func(t *testing.T) {
+		wantDenied(t, as(t, f.app, nurse, false, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, approve, request)
+			return err
+		}))
+	})
+	t.Run("an approver cannot take a request over as their own", func(t *testing.T) {
+		as(t, f.app, clinicianB, false, func(tx pgx.Tx) error {
+			if n := affected(t, tx, `UPDATE emergency_access SET requested_by_user_id = $2 WHERE id = $1`, request, userB); n != 0 {
+				t.Fatalf("B reassigned %d requests, want 0", n)
 			}
 			return nil
 		})
-		if err != nil {
+	})
+	t.Run("another clinician approves, and the requester then sees the patient", func(t *testing.T) {
+		if err := as(t, f.app, clinicianB, true, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, approve, request)
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 		as(t, f.app, clinicianA, false, func(tx pgx.Tx) error {
@@ -842,7 +848,7 @@ func TestRLSIsForcedWithExactlyThesePolicies(t *testing.T) {
 		"patients":         {"owner_all", "patients_delete", "patients_insert", "patients_select", "patients_update"},
 		"medical_reports":  {"medical_reports_insert", "medical_reports_select", "medical_reports_update", "owner_all"},
 		"prescriptions":    {"owner_all", "prescriptions_insert", "prescriptions_select", "prescriptions_update"},
-		"emergency_access": {"emergency_access_insert", "emergency_access_select", "emergency_access_update", "owner_all"},
+		"emergency_access": {"emergency_access_select", "owner_all"},
 		"care_team":        {"care_team_delete", "care_team_insert", "care_team_select", "care_team_update", "owner_all"},
 		"audit_log":        {"audit_log_insert", "audit_log_select", "owner_all"},
 		"ai_request_logs":  {"ai_request_logs_insert", "ai_request_logs_select", "owner_all"},
