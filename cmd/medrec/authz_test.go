@@ -352,6 +352,61 @@ var authzCases = []authzCase{
 		}
 		return f.as(role, "DELETE", "/api/v1/patients/"+f.patient+"/care-team/"+f.nurse, nil)
 	}, want: map[string]int{anonymous: 401, "ADMIN": 204, "RECEPTIONIST": 204}, wantElse: 403},
+
+	// emergency access (helpers in emergency_test.go)
+	{route: "POST /api/v1/emergency-access", target: "other", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "POST", "/api/v1/emergency-access", map[string]any{"patient_id": f.patient, "reason": "arrest", "duration_minutes": 30})
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 201, "NURSE": 201}, wantElse: 403},
+	{route: "POST /api/v1/emergency-access", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "POST", "/api/v1/emergency-access", map[string]any{"patient_id": missingID, "reason": "arrest", "duration_minutes": 30})
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
+	{route: "GET /api/v1/emergency-access", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/emergency-access?status=PENDING", nil)
+	}, want: map[string]int{anonymous: 401, "RECEPTIONIST": 403}, wantElse: 200},
+	{route: "GET /api/v1/emergency-access/audit", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/emergency-access/audit?days=30", nil)
+	}, want: map[string]int{anonymous: 401, "ADMIN": 200}, wantElse: 403},
+	{route: "GET /api/v1/emergency-access/{id}", target: "own", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/emergency-access/"+f.emRequest(f.own(role), "PENDING"), nil)
+	}, want: map[string]int{anonymous: 401, "RECEPTIONIST": 403}, wantElse: 200},
+	{route: "GET /api/v1/emergency-access/{id}", target: "other", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/emergency-access/"+f.emRequest(f.emRequester(), "PENDING"), nil)
+	}, want: map[string]int{anonymous: 401, "ADMIN": 200, "CLINICIAN": 200, "NURSE": 404}, wantElse: 403},
+	{route: "GET /api/v1/emergency-access/{id}", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/emergency-access/"+missingID, nil)
+	}, want: map[string]int{anonymous: 401, "RECEPTIONIST": 403}, wantElse: 404},
+	{route: "POST /api/v1/emergency-access/{id}/approve", target: "own", prepare: func(f *authzFixture, role string) request {
+		// The decider's own request: self-approval is 403 even for a CLINICIAN.
+		own, tok := f.emDecider(role)
+		return request{method: "POST", path: "/api/v1/emergency-access/" + f.emRequest(own, "PENDING") + "/approve", token: tok, body: map[string]string{}}
+	}, want: map[string]int{anonymous: 401}, wantElse: 403},
+	{route: "POST /api/v1/emergency-access/{id}/approve", target: "other", prepare: func(f *authzFixture, role string) request {
+		return request{method: "POST", path: "/api/v1/emergency-access/" + f.emRequest(f.emRequester(), "PENDING") + "/approve", token: f.emDeciderToken(role)}
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 200}, wantElse: 403},
+	{route: "POST /api/v1/emergency-access/{id}/approve", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return request{method: "POST", path: "/api/v1/emergency-access/" + missingID + "/approve", token: f.emDeciderToken(role)}
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404}, wantElse: 403},
+	{route: "POST /api/v1/emergency-access/{id}/deny", target: "other", prepare: func(f *authzFixture, role string) request {
+		return request{method: "POST", path: "/api/v1/emergency-access/" + f.emRequest(f.emRequester(), "PENDING") + "/deny", token: f.emDeciderToken(role), body: map[string]string{"notes": "no"}}
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 200}, wantElse: 403},
+	{route: "POST /api/v1/emergency-access/{id}/deny", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return request{method: "POST", path: "/api/v1/emergency-access/" + missingID + "/deny", token: f.emDeciderToken(role)}
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404}, wantElse: 403},
+	{route: "POST /api/v1/emergency-access/{id}/revoke", target: "other", prepare: func(f *authzFixture, role string) request {
+		return request{method: "POST", path: "/api/v1/emergency-access/" + f.emRequest(f.emRequester(), "APPROVED") + "/revoke", token: f.emDeciderToken(role)}
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 200}, wantElse: 403},
+	{route: "POST /api/v1/emergency-access/{id}/revoke", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return request{method: "POST", path: "/api/v1/emergency-access/" + missingID + "/revoke", token: f.emDeciderToken(role)}
+	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404}, wantElse: 403},
+	{route: "GET /api/v1/patients/{id}/access-log", target: "own", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/patients/"+f.emPatientInCare(role)+"/access-log", nil)
+	}, want: map[string]int{anonymous: 401, "ADMIN": 200, "CLINICIAN": 200}, wantElse: 403},
+	{route: "GET /api/v1/patients/{id}/access-log", target: "other", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/patients/"+f.patient+"/access-log", nil)
+	}, want: map[string]int{anonymous: 401, "ADMIN": 200, "CLINICIAN": 404}, wantElse: 403},
+	{route: "GET /api/v1/patients/{id}/access-log", target: "missing", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/patients/"+missingID+"/access-log", nil)
+	}, want: map[string]int{anonymous: 401, "ADMIN": 404, "CLINICIAN": 404}, wantElse: 403},
 }
 
 // TestAuthorizationTable calls every route of the route table as every role

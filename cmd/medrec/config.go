@@ -44,6 +44,7 @@ type Config struct {
 	LoginThrottle    int           // MEDREC_LOGIN_THROTTLE: failed sign-ins per address per 15 minutes
 	AdminMFARequired bool          // MEDREC_ADMIN_MFA_REQUIRED
 	ReportMaxBytes   int64         // MEDREC_REPORT_MAX_BYTES
+	EmergencyMax     time.Duration // MEDREC_EMERGENCY_MAX: the longest emergency grant
 }
 
 // setting documents one configuration value; the README's table is this list.
@@ -75,6 +76,7 @@ var settings = []setting{
 	{"", "MEDREC_LOGIN_THROTTLE", "20", "failed sign-ins one address may make in 15 minutes before it gets 429"},
 	{"", "MEDREC_ADMIN_MFA_REQUIRED", "true", "an ADMIN must confirm a TOTP second factor before doing anything else"},
 	{"", "MEDREC_REPORT_MAX_BYTES", strconv.FormatInt(medrec.DefaultReportMaxBytes, 10), "largest report file an upload may carry (413 above it)"},
+	{"", "MEDREC_EMERGENCY_MAX", "4h", "longest emergency (break-glass) grant a request may ask for; at most 24h"},
 }
 
 // loadConfig reads the environment through getenv, then the flags in args.
@@ -152,6 +154,11 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	cfg.LoginThrottle = positiveInt("MEDREC_LOGIN_THROTTLE")
 	if cfg.ReportMaxBytes, err = strconv.ParseInt(get("MEDREC_REPORT_MAX_BYTES"), 10, 64); err != nil || cfg.ReportMaxBytes < 1 {
 		bad("MEDREC_REPORT_MAX_BYTES", "want a positive number of bytes, got %q", get("MEDREC_REPORT_MAX_BYTES"))
+	}
+	if d, err := time.ParseDuration(get("MEDREC_EMERGENCY_MAX")); err != nil || d < time.Minute || d > medrec.MaxEmergencyDuration {
+		bad("MEDREC_EMERGENCY_MAX", "want a duration between 1m and 24h such as 4h, got %q", get("MEDREC_EMERGENCY_MAX"))
+	} else {
+		cfg.EmergencyMax = d
 	}
 	if cfg.AdminMFARequired, err = strconv.ParseBool(get("MEDREC_ADMIN_MFA_REQUIRED")); err != nil {
 		bad("MEDREC_ADMIN_MFA_REQUIRED", "want true or false, got %q", get("MEDREC_ADMIN_MFA_REQUIRED"))

@@ -41,6 +41,7 @@ func TestLoadConfigReportsEveryBadValue(t *testing.T) {
 		"MEDREC_LOG_LEVEL":        "loud",
 		"MEDREC_ADMIN_PASSWORD":   "tiny-secret",
 		"MEDREC_REPORT_MAX_BYTES": "lots",
+		"MEDREC_EMERGENCY_MAX":    "48h",
 	}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

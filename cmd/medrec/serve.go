@@ -59,8 +59,10 @@ type Main struct {
 
 	// The periodic sweep that stores COMPLETED on expired prescriptions.
 	prescriptions *postgres.PrescriptionService
-	stopSweep     context.CancelFunc
-	sweepDone     chan struct{} // closed when the sweep goroutine has returned
+	// and, on the same loop, EXPIRED on past-due emergency requests.
+	emergency *postgres.EmergencyService
+	stopSweep context.CancelFunc
+	sweepDone chan struct{} // closed when the sweep goroutine has returned
 
 	// reports: the files live in the blob store under <data dir>/reports.
 	blobs   *blob.Local
@@ -118,6 +120,8 @@ func (m *Main) Run(ctx context.Context) error {
 	// The first sweep runs before the server takes requests, so that it
 	// never competes with them at start-up; then every interval.
 	m.sweepPrescriptions(ctx)
+	m.emergency = postgres.NewEmergencyService(m.pool, m.cfg.EmergencyMax)
+	m.sweepEmergency(ctx)
 
 	if err := m.openReports(); err != nil {
 		return err
@@ -152,6 +156,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Reports:        m.reports,
 		ReportMaxBytes: m.reports.MaxBytes(),
 		Blobs:          m.blobs,
+
+		Emergency: m.emergency,
+		AccessLog: postgres.NewAccessLogService(m.pool),
 	})
 	if m.listener, err = net.Listen("tcp", m.cfg.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.cfg.Addr, err)
@@ -229,7 +236,24 @@ func (m *Main) sweepPrescriptions(ctx context.Context) {
 	}
 }
 
-// startSweep runs the sweep every interval until Close. The sweep is one
+// emergencySweepInterval is how often past-due emergency requests are
+// stored as EXPIRED. Access never waits for it (the database's access check
+// compares expires_at itself); it keeps lists and reports truthful.
+const emergencySweepInterval = time.Minute
+
+// sweepEmergency runs SweepExpiredEmergencyAccess once; a failure is logged.
+func (m *Main) sweepEmergency(ctx context.Context) {
+	n, err := m.emergency.SweepExpiredEmergencyAccess(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		m.log.Warn("emergency access sweep failed", "error", err)
+	case n > 0:
+		m.log.Info("emergency access sweep", "expired", n)
+	}
+}
+
+// startSweep runs the sweep every interval, and the emergency sweep every
+// emergencySweepInterval, until Close. The sweep is one
 // idempotent UPDATE under an advisory lock, so several medrec processes
 // may run it side by side.
 func (m *Main) startSweep(interval time.Duration) {
@@ -240,12 +264,16 @@ func (m *Main) startSweep(interval time.Duration) {
 		defer close(m.sweepDone)
 		ticker := time.NewTicker(interval)
 		defer ticker.Stop()
+		emergency := time.NewTicker(emergencySweepInterval)
+		defer emergency.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-ticker.C:
 				m.sweepPrescriptions(ctx)
+			case <-emergency.C:
+				m.sweepEmergency(ctx)
 			}
 		}
 	}()

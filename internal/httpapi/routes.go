@@ -97,6 +97,16 @@ func (s *Server) routeTable() []Route {
 		{Method: http.MethodGet, Pattern: "/api/v1/prescriptions/{id}", Permission: medrec.PermClinicalRead, Handler: http.HandlerFunc(s.handlePrescriptionGet)},
 		{Method: http.MethodPatch, Pattern: "/api/v1/prescriptions/{id}", Permission: medrec.PermClinicalWrite, Handler: http.HandlerFunc(s.handlePrescriptionUpdate)},
 		{Method: http.MethodGet, Pattern: "/api/v1/patients/{id}/history", Permission: medrec.PermClinicalRead, Handler: http.HandlerFunc(s.handleHistoryGet)},
+
+		// emergency access (break-glass) and the accounting of disclosures
+		{Method: http.MethodPost, Pattern: "/api/v1/emergency-access", Permission: medrec.PermEmergencyAsk, Handler: http.HandlerFunc(s.handleEmergencyCreate)},
+		{Method: http.MethodGet, Pattern: "/api/v1/emergency-access", Permission: medrec.PermEmergencyRead, Handler: http.HandlerFunc(s.handleEmergencyList)},
+		{Method: http.MethodGet, Pattern: "/api/v1/emergency-access/audit", Permission: medrec.PermEmergencyReport, Handler: http.HandlerFunc(s.handleEmergencyAudit)},
+		{Method: http.MethodGet, Pattern: "/api/v1/emergency-access/{id}", Permission: medrec.PermEmergencyRead, Handler: http.HandlerFunc(s.handleEmergencyGet)},
+		{Method: http.MethodPost, Pattern: "/api/v1/emergency-access/{id}/approve", Permission: medrec.PermEmergencyDecide, Handler: s.handleEmergencyDecide(medrec.EmergencyApprove)},
+		{Method: http.MethodPost, Pattern: "/api/v1/emergency-access/{id}/deny", Permission: medrec.PermEmergencyDecide, Handler: s.handleEmergencyDecide(medrec.EmergencyDeny)},
+		{Method: http.MethodPost, Pattern: "/api/v1/emergency-access/{id}/revoke", Permission: medrec.PermEmergencyDecide, Handler: s.handleEmergencyDecide(medrec.EmergencyRevoke)},
+		{Method: http.MethodGet, Pattern: "/api/v1/patients/{id}/access-log", Permission: medrec.PermAccessLogRead, Handler: http.HandlerFunc(s.handlePatientAccessLog)},
 	}
 }
 

@@ -85,6 +85,11 @@ type Config struct {
 	// Blobs is the report file store, for deleting an erased patient's
 	// files (medrec.DeleteReportFiles with the URLs ErasePatient returns).
 	Blobs medrec.BlobStore
+
+	// Emergency backs the break-glass routes; AccessLog a patient's
+	// access log.
+	Emergency medrec.EmergencyService
+	AccessLog medrec.AccessLogService
 }
 
 // Server is medrec's HTTP API: the route table wrapped in its middleware.
@@ -114,6 +119,9 @@ type Server struct {
 	reports   medrec.ReportService
 	reportMax int64
 	blobs     medrec.BlobStore
+
+	emergency medrec.EmergencyService
+	accessLog medrec.AccessLogService
 
 	routes  []Route
 	handler http.Handler
@@ -145,6 +153,7 @@ func (cfg Config) validateServices() error {
 		{"Passwords", cfg.Passwords == nil}, {"Patients", cfg.Patients == nil}, {"Doctors", cfg.Doctors == nil},
 		{"Prescriptions", cfg.Prescriptions == nil}, {"History", cfg.History == nil},
 		{"Reports", cfg.Reports == nil}, {"Blobs", cfg.Blobs == nil},
+		{"Emergency", cfg.Emergency == nil}, {"AccessLog", cfg.AccessLog == nil},
 	} {
 		if svc.missing {
 			errs = append(errs, fmt.Errorf("Config.%s is nil", svc.name))
@@ -183,6 +192,7 @@ func newServer(cfg Config, extra ...Route) *Server {
 		s.baseCtx = context.Background()
 	}
 	s.reports, s.reportMax, s.blobs = cfg.Reports, cfg.ReportMaxBytes, cfg.Blobs
+	s.emergency, s.accessLog = cfg.Emergency, cfg.AccessLog
 	if s.reportMax == 0 {
 		s.reportMax = medrec.DefaultReportMaxBytes
 	}
