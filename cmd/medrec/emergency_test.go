@@ -529,4 +529,3 @@ func (f *authzFixture) emPatientInCare(role string) string {
 	}
 	return patient
 }
-
