@@ -88,8 +88,9 @@ func (s *server) release() {
 }
 
 // ensureTemplate returns the name of a database migrated to the embedded
-// migrations, creating it once per distinct set of migrations. Its name holds
-// a hash of the migrations, so a changed migration gets a new template.
+// migrations, creating it once per distinct set of migrations and service
+// role grants. Its name holds a hash of both, so a changed migration or
+// grant gets a new template.
 func (s *server) ensureTemplate(ctx context.Context) (string, error) {
 	hash, err := migrationsHash()
 	if err != nil {
@@ -161,6 +162,8 @@ func (s *server) urlFor(name, role string) string {
 func migrationsHash() (string, error) {
 	h := sha256.New()
 	fmt.Fprintln(h, "pgtest v1", AppRoleName)
+	// The template also holds the service role's grants.
+	fmt.Fprintln(h, postgres.AppGrants())
 	err := fs.WalkDir(postgres.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

@@ -41,7 +41,10 @@ var appGrants = []struct {
 	{"doctors", "SELECT, INSERT, UPDATE, DELETE"},
 	{"medical_reports", "SELECT, INSERT, UPDATE, DELETE"},
 	{"prescriptions", "SELECT, INSERT, UPDATE, DELETE"},
-	{"emergency_access", "SELECT, INSERT, UPDATE, DELETE"},
+	// Every write goes through migration 00016's SECURITY DEFINER
+	// functions, which run as the owner; no policy admits a direct one
+	// either, so this grant is the second lock on the same door.
+	{"emergency_access", "SELECT"},
 	{"care_team", "SELECT, INSERT, UPDATE, DELETE"},
 	{"users", "SELECT, INSERT, UPDATE, DELETE"},
 	{"ai_request_logs", "SELECT, INSERT, UPDATE, DELETE"},
@@ -49,6 +52,17 @@ var appGrants = []struct {
 	{"sessions", "SELECT, INSERT, UPDATE, DELETE"},
 	{"refresh_tokens", "SELECT, INSERT, UPDATE, DELETE"},
 	{"goose_db_version", "SELECT"}, // the readiness check compares versions
+}
+
+// AppGrants describes appGrants, one "table: privileges" per line, so that
+// test templates built with other grants are not reused (pgtest hashes it
+// with the migrations).
+func AppGrants() string {
+	var b strings.Builder
+	for _, g := range appGrants {
+		b.WriteString(g.table + ": " + g.privileges + "\n")
+	}
+	return b.String()
 }
 
 // grantAppRole creates the service role if it is missing, strips any power it
