@@ -62,6 +62,9 @@ type Main struct {
 	stopSweep     context.CancelFunc
 	sweepDone     chan struct{} // closed when the sweep goroutine has returned
 
+	// Idempotency-Key outcomes; expired keys are swept with the prescriptions.
+	idempotency *postgres.IdempotencyService
+
 	// reports: the files live in the blob store under <data dir>/reports.
 	blobs   *blob.Local
 	reports *postgres.ReportService
@@ -118,6 +121,8 @@ func (m *Main) Run(ctx context.Context) error {
 	// The first sweep runs before the server takes requests, so that it
 	// never competes with them at start-up; then every interval.
 	m.sweepPrescriptions(ctx)
+	m.idempotency = postgres.NewIdempotencyService(m.pool)
+	m.sweepIdempotencyKeys(ctx)
 
 	if err := m.openReports(); err != nil {
 		return err
@@ -152,6 +157,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Reports:        m.reports,
 		ReportMaxBytes: m.reports.MaxBytes(),
 		Blobs:          m.blobs,
+
+		Idempotency: m.idempotency,
 	})
 	if m.listener, err = net.Listen("tcp", m.cfg.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.cfg.Addr, err)
@@ -229,6 +236,18 @@ func (m *Main) sweepPrescriptions(ctx context.Context) {
 	}
 }
 
+// sweepIdempotencyKeys deletes Idempotency-Keys older than 24 hours. A
+// failure is logged: an expired key is ignored and taken over anyway.
+func (m *Main) sweepIdempotencyKeys(ctx context.Context) {
+	n, err := m.idempotency.SweepIdempotencyKeys(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		m.log.Warn("idempotency key sweep failed", "error", err)
+	case n > 0:
+		m.log.Info("idempotency key sweep", "deleted", n)
+	}
+}
+
 // startSweep runs the sweep every interval until Close. The sweep is one
 // idempotent UPDATE under an advisory lock, so several medrec processes
 // may run it side by side.
@@ -246,6 +265,7 @@ func (m *Main) startSweep(interval time.Duration) {
 				return
 			case <-ticker.C:
 				m.sweepPrescriptions(ctx)
+				m.sweepIdempotencyKeys(ctx)
 			}
 		}
 	}()

@@ -112,7 +112,11 @@ func (s *Server) mount(mux *http.ServeMux, routes []Route) {
 		if limit == 0 {
 			limit = s.maxBody
 		}
-		h := labelRoute(rt.Pattern, limitBody(limit, s.authorize(rt.Permission, rt.Handler)))
+		h := rt.Handler
+		if idempotentRoute(rt) {
+			h = s.idempotent(h)
+		}
+		h = labelRoute(rt.Pattern, limitBody(limit, s.authorize(rt.Permission, h)))
 		mux.Handle(rt.Method+" "+rt.Pattern, h)
 	}
 }

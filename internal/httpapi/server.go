@@ -85,6 +85,10 @@ type Config struct {
 	// Blobs is the report file store, for deleting an erased patient's
 	// files (medrec.DeleteReportFiles with the URLs ErasePatient returns).
 	Blobs medrec.BlobStore
+
+	// Idempotency keeps the outcome of POSTs sent with an Idempotency-Key
+	// (see idempotency.go).
+	Idempotency medrec.IdempotencyService
 }
 
 // Server is medrec's HTTP API: the route table wrapped in its middleware.
@@ -114,6 +118,9 @@ type Server struct {
 	reports   medrec.ReportService
 	reportMax int64
 	blobs     medrec.BlobStore
+
+	idem medrec.IdempotencyService
+	mux  *http.ServeMux // the routes without the outer middleware, for replays
 
 	routes  []Route
 	handler http.Handler
@@ -145,6 +152,7 @@ func (cfg Config) validateServices() error {
 		{"Passwords", cfg.Passwords == nil}, {"Patients", cfg.Patients == nil}, {"Doctors", cfg.Doctors == nil},
 		{"Prescriptions", cfg.Prescriptions == nil}, {"History", cfg.History == nil},
 		{"Reports", cfg.Reports == nil}, {"Blobs", cfg.Blobs == nil},
+		{"Idempotency", cfg.Idempotency == nil},
 	} {
 		if svc.missing {
 			errs = append(errs, fmt.Errorf("Config.%s is nil", svc.name))
@@ -183,6 +191,7 @@ func newServer(cfg Config, extra ...Route) *Server {
 		s.baseCtx = context.Background()
 	}
 	s.reports, s.reportMax, s.blobs = cfg.Reports, cfg.ReportMaxBytes, cfg.Blobs
+	s.idem = cfg.Idempotency
 	if s.reportMax == 0 {
 		s.reportMax = medrec.DefaultReportMaxBytes
 	}
@@ -194,6 +203,7 @@ func newServer(cfg Config, extra ...Route) *Server {
 	s.routes = append(s.routeTable(), extra...)
 	mux := http.NewServeMux()
 	s.mount(mux, s.routes)
+	s.mux = mux
 
 	// Outermost first. The request id exists before anything logs; the
 	// access log and metrics sit outside recovery so that a panic is

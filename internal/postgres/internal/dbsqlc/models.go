@@ -21,15 +21,16 @@ type AiRequestLog struct {
 }
 
 type AuditLog struct {
-	ID        string
-	TableName string
-	RecordID  string
-	Action    string
-	UserID    *string
-	ChangedAt time.Time
-	OldValues []byte
-	NewValues []byte
-	PatientID *string
+	ID                string
+	TableName         string
+	RecordID          string
+	Action            string
+	UserID            *string
+	ChangedAt         time.Time
+	OldValues         []byte
+	NewValues         []byte
+	PatientID         *string
+	EmergencyAccessID *string
 }
 
 type CareTeam struct {
@@ -75,6 +76,16 @@ type GooseDbVersion struct {
 	VersionID int64
 	IsApplied bool
 	Tstamp    pgtype.Timestamp
+}
+
+type IdempotencyKey struct {
+	UserID         string
+	IdempotencyKey string
+	Fingerprint    []byte
+	Status         *int16
+	Location       *string
+	CreatedAt      time.Time
+	CompletedAt    *time.Time
 }
 
 type MedicalReport struct {
