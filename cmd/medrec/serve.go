@@ -159,6 +159,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Blobs:          m.blobs,
 
 		Idempotency: m.idempotency,
+		Audit:       postgres.NewAuditService(m.pool),
 	})
 	if m.listener, err = net.Listen("tcp", m.cfg.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.cfg.Addr, err)

@@ -97,6 +97,9 @@ func (s *Server) routeTable() []Route {
 		{Method: http.MethodGet, Pattern: "/api/v1/prescriptions/{id}", Permission: medrec.PermClinicalRead, Handler: http.HandlerFunc(s.handlePrescriptionGet)},
 		{Method: http.MethodPatch, Pattern: "/api/v1/prescriptions/{id}", Permission: medrec.PermClinicalWrite, Handler: http.HandlerFunc(s.handlePrescriptionUpdate)},
 		{Method: http.MethodGet, Pattern: "/api/v1/patients/{id}/history", Permission: medrec.PermClinicalRead, Handler: http.HandlerFunc(s.handleHistoryGet)},
+
+		// audit log (ADMIN)
+		{Method: http.MethodGet, Pattern: "/api/v1/audit", Permission: medrec.PermAuditRead, Handler: http.HandlerFunc(s.handleAuditList)},
 	}
 }
 

@@ -89,6 +89,9 @@ type Config struct {
 	// Idempotency keeps the outcome of POSTs sent with an Idempotency-Key
 	// (see idempotency.go).
 	Idempotency medrec.IdempotencyService
+
+	// Audit backs GET /api/v1/audit.
+	Audit medrec.AuditService
 }
 
 // Server is medrec's HTTP API: the route table wrapped in its middleware.
@@ -119,8 +122,9 @@ type Server struct {
 	reportMax int64
 	blobs     medrec.BlobStore
 
-	idem medrec.IdempotencyService
-	mux  *http.ServeMux // the routes without the outer middleware, for replays
+	idem  medrec.IdempotencyService
+	audit medrec.AuditService
+	mux   *http.ServeMux // the routes without the outer middleware, for replays
 
 	routes  []Route
 	handler http.Handler
@@ -152,7 +156,7 @@ func (cfg Config) validateServices() error {
 		{"Passwords", cfg.Passwords == nil}, {"Patients", cfg.Patients == nil}, {"Doctors", cfg.Doctors == nil},
 		{"Prescriptions", cfg.Prescriptions == nil}, {"History", cfg.History == nil},
 		{"Reports", cfg.Reports == nil}, {"Blobs", cfg.Blobs == nil},
-		{"Idempotency", cfg.Idempotency == nil},
+		{"Idempotency", cfg.Idempotency == nil}, {"Audit", cfg.Audit == nil},
 	} {
 		if svc.missing {
 			errs = append(errs, fmt.Errorf("Config.%s is nil", svc.name))
@@ -192,6 +196,7 @@ func newServer(cfg Config, extra ...Route) *Server {
 	}
 	s.reports, s.reportMax, s.blobs = cfg.Reports, cfg.ReportMaxBytes, cfg.Blobs
 	s.idem = cfg.Idempotency
+	s.audit = cfg.Audit
 	if s.reportMax == 0 {
 		s.reportMax = medrec.DefaultReportMaxBytes
 	}
