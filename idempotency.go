@@ -71,22 +71,24 @@ func (c *IdempotencyClaim) fingerprintLocked() ([]byte, error) {
 	return c.sum, nil
 }
 
-// Take starts taking the claim in a transaction: it reports whether the
-// claim is still to be taken (false once a transaction has taken it or
-// found it taken) and, if so, the fingerprint to insert. Call Done with the
-// transaction's outcome afterwards.
-func (c *IdempotencyClaim) Take() (bool, []byte, error) {
+// Take starts taking the claim in a transaction. While the claim is
+// pending it returns ClaimPending and the fingerprint to insert, and the
+// caller must report the transaction's end with Done. Otherwise it returns
+// the state and the transaction must not take the claim again: with
+// ClaimCommitted (or ClaimTaking) this request owns the key and may go on;
+// with ClaimTaken or ClaimUncertain it must perform nothing more.
+func (c *IdempotencyClaim) Take() (ClaimState, []byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state != ClaimPending {
-		return false, nil, nil
+		return c.state, nil, nil
 	}
 	sum, err := c.fingerprintLocked()
 	if err != nil {
-		return false, nil, err
+		return ClaimPending, nil, err
 	}
 	c.state = ClaimTaking
-	return true, sum, nil
+	return ClaimPending, sum, nil
 }
 
 // Done records how the transaction that called Take ended.

@@ -65,12 +65,16 @@ func takeIdempotencyClaim(ctx context.Context, tx pgx.Tx) (txClaim, error) {
 	if c == nil || medrec.CallerFromContext(ctx) == nil {
 		return txClaim{}, nil
 	}
-	ok, fingerprint, err := c.Take()
-	if err != nil {
+	state, fingerprint, err := c.Take()
+	switch {
+	case err != nil:
 		return txClaim{}, fmt.Errorf("idempotency fingerprint: %w", err)
-	}
-	if !ok {
-		return txClaim{}, nil
+	case state == medrec.ClaimTaken || state == medrec.ClaimUncertain:
+		// Another request owns the key (or may): this one performs
+		// nothing, not even a fallback after its first transaction.
+		return txClaim{}, medrec.ErrIdempotencyKeyTaken
+	case state != medrec.ClaimPending:
+		return txClaim{}, nil // this request owns the key already
 	}
 	_, err = dbsqlc.New(tx).IdempotencyClaim(ctx, dbsqlc.IdempotencyClaimParams{
 		IdempotencyKey: c.Key, Fingerprint: fingerprint,
