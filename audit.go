@@ -6,11 +6,14 @@ import (
 	"time"
 )
 
-// ClinicalAuditTables are the tables whose audit rows hold clinical
-// content. Reading the audit log shows only which fields of their rows
-// changed, never the values: IT administrators run the system, they do not
-// read clinical content (access model).
-var ClinicalAuditTables = []string{"patients", "medical_reports", "prescriptions", "emergency_access", "care_team"}
+// AuditValueTables are the tables whose audit rows GET /audit shows with
+// their values: they hold no clinical content (users, whose secrets the
+// audit trigger strips, and the doctor directory). Every other table, the
+// clinical ones (patients, medical_reports, prescriptions,
+// emergency_access, care_team) and any added later, shows only which
+// fields changed: IT administrators run the system, they do not read
+// clinical content (access model). Deny by default.
+var AuditValueTables = []string{"users", "doctors"}
 
 // AuditActions are the actions an audit row may record.
 var AuditActions = []string{"INSERT", "UPDATE", "DELETE", "READ", "ERASE"}
@@ -28,9 +31,8 @@ type AuditEntry struct {
 	// ChangedFields names the fields an INSERT, UPDATE or DELETE set,
 	// changed or removed, for every table.
 	ChangedFields []string `json:"changed_fields,omitempty"`
-	// OldValues and NewValues are the row before and after, only for the
-	// tables that hold no clinical content (users, with its secrets
-	// stripped by the trigger, and doctors).
+	// OldValues and NewValues are the row before and after, only for
+	// AuditValueTables.
 	OldValues map[string]any `json:"old_values,omitempty"`
 	NewValues map[string]any `json:"new_values,omitempty"`
 	// Details is what a READ or ERASE row says about itself: "what" was

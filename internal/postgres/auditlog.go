@@ -24,8 +24,9 @@ var _ medrec.AuditService = (*AuditService)(nil)
 // FindAuditEntries returns one page of the audit log, newest first. Row-
 // level security lets an ADMIN read every row; the application refuses
 // every other role first (EFORBIDDEN), so a CLINICIAN's narrower policy
-// never turns this route into a second access log. Rows of the clinical
-// tables come without their values, only the names of the changed fields.
+// never turns this route into a second access log. Only the rows of
+// medrec.AuditValueTables come with their values; every other table's
+// (the clinical ones) only with the names of the changed fields.
 // The read itself leaves one READ row on table audit_log (its details: the
 // filter and the request id) in the same transaction.
 func (s *AuditService) FindAuditEntries(ctx context.Context, f medrec.AuditFilter) ([]*medrec.AuditEntry, string, error) {
@@ -40,8 +41,8 @@ func (s *AuditService) FindAuditEntries(ctx context.Context, f medrec.AuditFilte
 		return nil, "", err
 	}
 	params := dbsqlc.AuditListParams{
-		ClinicalTables: medrec.ClinicalAuditTables,
-		TableName:      nonEmpty(f.TableName), RecordID: nonEmpty(f.RecordID),
+		ValueTables: medrec.AuditValueTables,
+		TableName:   nonEmpty(f.TableName), RecordID: nonEmpty(f.RecordID),
 		UserID: nonEmpty(f.UserID), Action: nonEmpty(f.Action),
 		FromTime: f.From, ToTime: f.To,
 		AfterChanged: afterChanged, AfterID: afterID, MaxRows: int32(f.Limit + 1),

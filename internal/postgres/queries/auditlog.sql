@@ -2,7 +2,8 @@
 -- One page of the audit log, newest first, keyset-paginated on
 -- (changed_at, id). Only the columns GET /audit shows are read, so that
 -- later columns of audit_log change nothing here. Values leave the
--- database only for tables without clinical content; for every table the
+-- database only for the tables in @value_tables, which hold no clinical
+-- content (medrec.AuditValueTables, deny by default); for every table the
 -- names of the fields an INSERT, UPDATE or DELETE touched are computed here.
 -- READ and ERASE rows show their details (what, request_id, reason) only.
 SELECT a.id, a.table_name, a.record_id, a.action, a.user_id, a.changed_at,
@@ -16,10 +17,10 @@ SELECT a.id, a.table_name, a.record_id, a.action, a.user_id, a.changed_at,
                  ORDER BY k.key)
         END)::text[] AS changed_fields,
        (CASE WHEN a.action IN ('INSERT', 'UPDATE', 'DELETE')
-                  AND NOT (a.table_name = ANY (@clinical_tables::text[]))
+                  AND a.table_name = ANY (@value_tables::text[])
              THEN a.old_values END)::jsonb AS old_values,
        (CASE WHEN a.action IN ('INSERT', 'UPDATE', 'DELETE')
-                  AND NOT (a.table_name = ANY (@clinical_tables::text[]))
+                  AND a.table_name = ANY (@value_tables::text[])
              THEN a.new_values END)::jsonb AS new_values,
        (CASE WHEN a.action IN ('READ', 'ERASE') THEN
            jsonb_strip_nulls(jsonb_build_object(

@@ -22,10 +22,10 @@ SELECT a.id, a.table_name, a.record_id, a.action, a.user_id, a.changed_at,
                  ORDER BY k.key)
         END)::text[] AS changed_fields,
        (CASE WHEN a.action IN ('INSERT', 'UPDATE', 'DELETE')
-                  AND NOT (a.table_name = ANY ($1::text[]))
+                  AND a.table_name = ANY ($1::text[])
              THEN a.old_values END)::jsonb AS old_values,
        (CASE WHEN a.action IN ('INSERT', 'UPDATE', 'DELETE')
-                  AND NOT (a.table_name = ANY ($1::text[]))
+                  AND a.table_name = ANY ($1::text[])
              THEN a.new_values END)::jsonb AS new_values,
        (CASE WHEN a.action IN ('READ', 'ERASE') THEN
            jsonb_strip_nulls(jsonb_build_object(
@@ -47,16 +47,16 @@ LIMIT $10
 `
 
 type AuditListParams struct {
-	ClinicalTables []string
-	TableName      *string
-	RecordID       *string
-	UserID         *string
-	Action         *string
-	FromTime       *time.Time
-	ToTime         *time.Time
-	AfterChanged   *time.Time
-	AfterID        *string
-	MaxRows        int32
+	ValueTables  []string
+	TableName    *string
+	RecordID     *string
+	UserID       *string
+	Action       *string
+	FromTime     *time.Time
+	ToTime       *time.Time
+	AfterChanged *time.Time
+	AfterID      *string
+	MaxRows      int32
 }
 
 type AuditListRow struct {
@@ -77,12 +77,13 @@ type AuditListRow struct {
 // One page of the audit log, newest first, keyset-paginated on
 // (changed_at, id). Only the columns GET /audit shows are read, so that
 // later columns of audit_log change nothing here. Values leave the
-// database only for tables without clinical content; for every table the
+// database only for the tables in @value_tables, which hold no clinical
+// content (medrec.AuditValueTables, deny by default); for every table the
 // names of the fields an INSERT, UPDATE or DELETE touched are computed here.
 // READ and ERASE rows show their details (what, request_id, reason) only.
 func (q *Queries) AuditList(ctx context.Context, arg AuditListParams) ([]AuditListRow, error) {
 	rows, err := q.db.Query(ctx, auditList,
-		arg.ClinicalTables,
+		arg.ValueTables,
 		arg.TableName,
 		arg.RecordID,
 		arg.UserID,
