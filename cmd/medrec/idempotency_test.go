@@ -323,3 +323,40 @@ func TestIdempotencyErase(t *testing.T) {
 		t.Errorf("erasing again without the key: %d, want 404", r.status)
 	}
 }
+
+// Racing requests with one key but two bodies: whichever commits first
+// wins, its twins replay it, and every request of the other body is a 422.
+func TestIdempotencyConcurrentDifferentBodies(t *testing.T) {
+	t.Parallel()
+	e := bootAPI(t, nil)
+	_, recep := e.userToken("recep@example.org", "RECEPTIONIST")
+	bodies := []map[string]any{validPatient(), with(validPatient(), "first_name", "Grace")}
+
+	const n = 10
+	results := make([]response, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = e.postKey("/api/v1/patients", recep, "race", bodies[i%2])
+		}()
+	}
+	wg.Wait()
+	if got := e.ownerInt(`SELECT count(*) FROM patients`); got != 1 {
+		t.Fatalf("%d patients, want 1", got)
+	}
+	var winner string
+	if err := e.ownerConn().QueryRow(context.Background(), `SELECT first_name FROM patients`).Scan(&winner); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		want := http.StatusUnprocessableEntity
+		if bodies[i%2]["first_name"] == winner {
+			want = http.StatusCreated
+		}
+		if r.status != want {
+			t.Errorf("request %d (%s): %d %s, want %d", i, bodies[i%2]["first_name"], r.status, r.body, want)
+		}
+	}
+}
