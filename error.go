@@ -21,6 +21,9 @@ const (
 	EUNSUPPORTED  = "unsupported"  // a media type the route does not accept
 	EPRECONDITION = "precondition" // If-Match did not match the current version
 	ETHROTTLED    = "throttled"    // too many requests; retry later
+	// EUNPROCESSABLE: well-formed, but contradicts an earlier request
+	// (an Idempotency-Key reused with a different request).
+	EUNPROCESSABLE = "unprocessable"
 )
 
 // Error is medrec's one error type. Message is safe to show to the caller;

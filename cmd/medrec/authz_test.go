@@ -334,6 +334,10 @@ var authzCases = []authzCase{
 		return f.as(role, "GET", "/api/v1/patients/"+missingID+"/history", nil)
 	}, want: map[string]int{anonymous: 401, "CLINICIAN": 404, "NURSE": 404}, wantElse: 403},
 
+	{route: "GET /api/v1/audit", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/audit?record_id="+f.patient, nil)
+	}, want: map[string]int{anonymous: 401, "ADMIN": 200}, wantElse: 403},
+
 	{route: "GET /api/v1/patients/{id}/care-team", target: "other", prepare: func(f *authzFixture, role string) request {
 		return f.as(role, "GET", "/api/v1/patients/"+f.patient+"/care-team", nil)
 	}, want: map[string]int{anonymous: 401, "ADMIN": 200, "RECEPTIONIST": 200}, wantElse: 403},

@@ -64,6 +64,9 @@ type Main struct {
 	stopSweep context.CancelFunc
 	sweepDone chan struct{} // closed when the sweep goroutine has returned
 
+	// Idempotency-Key outcomes; expired keys are swept with the prescriptions.
+	idempotency *postgres.IdempotencyService
+
 	// reports: the files live in the blob store under <data dir>/reports.
 	blobs   *blob.Local
 	reports *postgres.ReportService
@@ -122,6 +125,8 @@ func (m *Main) Run(ctx context.Context) error {
 	m.sweepPrescriptions(ctx)
 	m.emergency = postgres.NewEmergencyService(m.pool, m.cfg.EmergencyMax)
 	m.sweepEmergency(ctx)
+	m.idempotency = postgres.NewIdempotencyService(m.pool)
+	m.sweepIdempotencyKeys(ctx)
 
 	if err := m.openReports(); err != nil {
 		return err
@@ -157,8 +162,10 @@ func (m *Main) Run(ctx context.Context) error {
 		ReportMaxBytes: m.reports.MaxBytes(),
 		Blobs:          m.blobs,
 
-		Emergency: m.emergency,
-		AccessLog: postgres.NewAccessLogService(m.pool),
+		Emergency:   m.emergency,
+		AccessLog:   postgres.NewAccessLogService(m.pool),
+		Idempotency: m.idempotency,
+		Audit:       postgres.NewAuditService(m.pool),
 	})
 	if m.listener, err = net.Listen("tcp", m.cfg.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.cfg.Addr, err)
@@ -252,6 +259,18 @@ func (m *Main) sweepEmergency(ctx context.Context) {
 	}
 }
 
+// sweepIdempotencyKeys deletes Idempotency-Keys older than 24 hours. A
+// failure is logged: an expired key is ignored and taken over anyway.
+func (m *Main) sweepIdempotencyKeys(ctx context.Context) {
+	n, err := m.idempotency.SweepIdempotencyKeys(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		m.log.Warn("idempotency key sweep failed", "error", err)
+	case n > 0:
+		m.log.Info("idempotency key sweep", "deleted", n)
+	}
+}
+
 // startSweep runs the sweep every interval, and the emergency sweep every
 // emergencySweepInterval, until Close. The sweep is one
 // idempotent UPDATE under an advisory lock, so several medrec processes
@@ -272,6 +291,7 @@ func (m *Main) startSweep(interval time.Duration) {
 				return
 			case <-ticker.C:
 				m.sweepPrescriptions(ctx)
+				m.sweepIdempotencyKeys(ctx)
 			case <-emergency.C:
 				m.sweepEmergency(ctx)
 			}

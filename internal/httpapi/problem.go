@@ -52,6 +52,8 @@ func statusOf(code string) int {
 		return http.StatusUnsupportedMediaType
 	case medrec.ETHROTTLED:
 		return http.StatusTooManyRequests
+	case medrec.EUNPROCESSABLE:
+		return http.StatusUnprocessableEntity
 	case medrec.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	default:

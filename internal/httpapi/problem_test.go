@@ -159,6 +159,8 @@ func TestStatusOfEveryCode(t *testing.T) {
 		medrec.EUNAVAILABLE:  503,
 		"":                   500,
 		"no_such_code":       500,
+
+		medrec.EUNPROCESSABLE: 422,
 	}
 	for code, status := range want {
 		if got := statusOf(code); got != status {

@@ -107,6 +107,8 @@ func (s *Server) routeTable() []Route {
 		{Method: http.MethodPost, Pattern: "/api/v1/emergency-access/{id}/deny", Permission: medrec.PermEmergencyDecide, Handler: s.handleEmergencyDecide(medrec.EmergencyDeny)},
 		{Method: http.MethodPost, Pattern: "/api/v1/emergency-access/{id}/revoke", Permission: medrec.PermEmergencyDecide, Handler: s.handleEmergencyDecide(medrec.EmergencyRevoke)},
 		{Method: http.MethodGet, Pattern: "/api/v1/patients/{id}/access-log", Permission: medrec.PermAccessLogRead, Handler: http.HandlerFunc(s.handlePatientAccessLog)},
+		// audit log (ADMIN)
+		{Method: http.MethodGet, Pattern: "/api/v1/audit", Permission: medrec.PermAuditRead, Handler: http.HandlerFunc(s.handleAuditList)},
 	}
 }
 
@@ -122,7 +124,11 @@ func (s *Server) mount(mux *http.ServeMux, routes []Route) {
 		if limit == 0 {
 			limit = s.maxBody
 		}
-		h := labelRoute(rt.Pattern, limitBody(limit, s.authorize(rt.Permission, rt.Handler)))
+		h := rt.Handler
+		if idempotentRoute(rt) {
+			h = s.idempotent(h)
+		}
+		h = labelRoute(rt.Pattern, limitBody(limit, s.authorize(rt.Permission, h)))
 		mux.Handle(rt.Method+" "+rt.Pattern, h)
 	}
 }

@@ -90,6 +90,13 @@ type Config struct {
 	// access log.
 	Emergency medrec.EmergencyService
 	AccessLog medrec.AccessLogService
+
+	// Idempotency keeps the outcome of POSTs sent with an Idempotency-Key
+	// (see idempotency.go).
+	Idempotency medrec.IdempotencyService
+
+	// Audit backs GET /api/v1/audit.
+	Audit medrec.AuditService
 }
 
 // Server is medrec's HTTP API: the route table wrapped in its middleware.
@@ -123,6 +130,10 @@ type Server struct {
 	emergency medrec.EmergencyService
 	accessLog medrec.AccessLogService
 
+	idem  medrec.IdempotencyService
+	audit medrec.AuditService
+	mux   *http.ServeMux // the routes without the outer middleware, for replays
+
 	routes  []Route
 	handler http.Handler
 }
@@ -154,6 +165,7 @@ func (cfg Config) validateServices() error {
 		{"Prescriptions", cfg.Prescriptions == nil}, {"History", cfg.History == nil},
 		{"Reports", cfg.Reports == nil}, {"Blobs", cfg.Blobs == nil},
 		{"Emergency", cfg.Emergency == nil}, {"AccessLog", cfg.AccessLog == nil},
+		{"Idempotency", cfg.Idempotency == nil}, {"Audit", cfg.Audit == nil},
 	} {
 		if svc.missing {
 			errs = append(errs, fmt.Errorf("Config.%s is nil", svc.name))
@@ -193,6 +205,8 @@ func newServer(cfg Config, extra ...Route) *Server {
 	}
 	s.reports, s.reportMax, s.blobs = cfg.Reports, cfg.ReportMaxBytes, cfg.Blobs
 	s.emergency, s.accessLog = cfg.Emergency, cfg.AccessLog
+	s.idem = cfg.Idempotency
+	s.audit = cfg.Audit
 	if s.reportMax == 0 {
 		s.reportMax = medrec.DefaultReportMaxBytes
 	}
@@ -204,6 +218,7 @@ func newServer(cfg Config, extra ...Route) *Server {
 	s.routes = append(s.routeTable(), extra...)
 	mux := http.NewServeMux()
 	s.mount(mux, s.routes)
+	s.mux = mux
 
 	// Outermost first. The request id exists before anything logs; the
 	// access log and metrics sit outside recovery so that a panic is

@@ -52,6 +52,8 @@ var appGrants = []struct {
 	{"sessions", "SELECT, INSERT, UPDATE, DELETE"},
 	{"refresh_tokens", "SELECT, INSERT, UPDATE, DELETE"},
 	{"goose_db_version", "SELECT"}, // the readiness check compares versions
+	// No DELETE: medrec_sweep_idempotency_keys removes expired keys.
+	{"idempotency_keys", "SELECT, INSERT, UPDATE"},
 }
 
 // AppGrants describes appGrants, one "table: privileges" per line, so that

@@ -283,13 +283,6 @@ var _ medrec.AccessLogService = (*AccessLogService)(nil)
 // NewAccessLogService returns an AccessLogService on db.
 func NewAccessLogService(db *DB) *AccessLogService { return &AccessLogService{db: db} }
 
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // FindAccessLog lists the audit rows about one patient, newest first, and
 // audits the reading (one READ row, what: access_log): the log names who
 // saw the record and how, which is itself about the patient.

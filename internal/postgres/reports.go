@@ -109,7 +109,9 @@ func (s *ReportService) CreateReport(ctx context.Context, n medrec.NewReport, fi
 	if err := n.Validate(s.cfg.Now()); err != nil {
 		return nil, err
 	}
-	if err := s.db.inTx(ctx, func(tx pgx.Tx) error {
+	// The check only reads: the Idempotency-Key claim goes with the
+	// INSERT below, after the file has been read whole.
+	if err := s.db.inTx(medrec.WithoutIdempotencyClaim(ctx), func(tx pgx.Tx) error {
 		_, err := checkAuthor(ctx, dbsqlc.New(tx), n.PatientID)
 		return err
 	}); err != nil {

@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
 	"medrec"
+	"medrec/internal/postgres/internal/dbsqlc"
 )
 
 // inTx runs fn in one transaction that carries the caller's identity and
@@ -32,11 +34,67 @@ func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 			return fmt.Errorf("set caller identity: %w", translate(err))
 		}
 	}
+	claim, err := takeIdempotencyClaim(ctx, tx)
+	if err != nil {
+		return err
+	}
 	if err := fn(tx); err != nil {
+		claim.Done(medrec.ClaimPending) // rolled back with the work
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
+		// A failed COMMIT may still have committed: the key must not
+		// be run again.
+		claim.Done(medrec.ClaimUncertain)
 		return fmt.Errorf("commit: %w", translate(err))
 	}
+	claim.Done(medrec.ClaimCommitted)
 	return nil
+}
+
+// takeIdempotencyClaim inserts the request's Idempotency-Key claim, if ctx
+// carries one not yet taken, as the first statement of tx: the key then
+// commits with tx's work or not at all, so a POST is performed at most once
+// however requests race or processes crash. A concurrent transaction
+// holding the same key makes the INSERT wait until it ends; if it
+// committed, the key is taken and this transaction does nothing
+// (medrec.ErrIdempotencyKeyTaken). The returned handle's Done is a no-op
+// when there was nothing to take.
+func takeIdempotencyClaim(ctx context.Context, tx pgx.Tx) (txClaim, error) {
+	c := medrec.IdempotencyClaimFromContext(ctx)
+	if c == nil || medrec.CallerFromContext(ctx) == nil {
+		return txClaim{}, nil
+	}
+	state, fingerprint, err := c.Take()
+	switch {
+	case err != nil:
+		return txClaim{}, fmt.Errorf("idempotency fingerprint: %w", err)
+	case state == medrec.ClaimTaken || state == medrec.ClaimUncertain:
+		// Another request owns the key (or may): this one performs
+		// nothing, not even a fallback after its first transaction.
+		return txClaim{}, medrec.ErrIdempotencyKeyTaken
+	case state != medrec.ClaimPending:
+		return txClaim{}, nil // this request owns the key already
+	}
+	_, err = dbsqlc.New(tx).IdempotencyClaim(ctx, dbsqlc.IdempotencyClaimParams{
+		IdempotencyKey: c.Key, Fingerprint: fingerprint,
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		c.Done(medrec.ClaimTaken)
+		return txClaim{}, medrec.ErrIdempotencyKeyTaken
+	case err != nil:
+		c.Done(medrec.ClaimPending)
+		return txClaim{}, fmt.Errorf("claim idempotency key: %w", translate(err))
+	}
+	return txClaim{c}, nil
+}
+
+// txClaim is the claim a transaction took, if any.
+type txClaim struct{ c *medrec.IdempotencyClaim }
+
+func (t txClaim) Done(s medrec.ClaimState) {
+	if t.c != nil {
+		t.c.Done(s)
+	}
 }

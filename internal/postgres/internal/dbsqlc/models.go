@@ -78,6 +78,16 @@ type GooseDbVersion struct {
 	Tstamp    pgtype.Timestamp
 }
 
+type IdempotencyKey struct {
+	UserID         string
+	IdempotencyKey string
+	Fingerprint    []byte
+	Status         *int16
+	Location       *string
+	CreatedAt      time.Time
+	CompletedAt    *time.Time
+}
+
 type MedicalReport struct {
 	ID              string
 	PatientID       string
