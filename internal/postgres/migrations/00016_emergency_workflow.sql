@@ -71,8 +71,9 @@ DROP POLICY emergency_access_update ON emergency_access;
 -- owner can tell whether the id names one; and the row's trusted columns
 -- (requested_by_user_id, requester_name, status, created_at, expires_at,
 -- approved_by_doctor_id) must come from the database, not from the service.
--- It checks the caller itself (a signed-in, ACTIVE CLINICIAN or NURSE, from
--- the transaction's identity, never an argument), and the only thing it
+-- It checks the caller itself (a signed-in, ACTIVE CLINICIAN or NURSE whose
+-- users row holds that role, from the transaction's identity, never an
+-- argument), and the only thing it
 -- discloses is whether an id the caller already holds names an ACTIVE
 -- patient, and only by filing a request, which the audit trigger records.
 -- The duration is bounded here too (over zero, at most 24 hours), whatever
@@ -93,7 +94,7 @@ BEGIN
     END IF;
     SELECT coalesce(d.first_name || ' ' || d.last_name, u.email) INTO requester
     FROM public.users u LEFT JOIN public.doctors d ON d.user_id = u.id
-    WHERE u.id = caller AND u.status = 'ACTIVE';
+    WHERE u.id = caller AND u.status = 'ACTIVE' AND u.role = public.medrec_role();
     IF NOT FOUND THEN
         RAISE EXCEPTION 'the caller is not an ACTIVE user'
             USING ERRCODE = 'insufficient_privilege';
