@@ -30,8 +30,8 @@ func (q *Queries) AccessLogAllowed(ctx context.Context, patientID string) (bool,
 const accessLogList = `-- name: AccessLogList :many
 SELECT a.id, a.changed_at, a.user_id, coalesce(u.email, '')::text AS user_email, coalesce(u.role, '')::text AS user_role,
     a.action, a.table_name, a.record_id,
-    coalesce(a.new_values->>'what', '')::text AS what,
-    coalesce(a.new_values->>'route', '')::text AS route,
+    coalesce(CASE WHEN a.action IN ('READ', 'ERASE') THEN a.new_values->>'what' END, '')::text AS what,
+    coalesce(CASE WHEN a.action IN ('READ', 'ERASE') THEN a.new_values->>'route' END, '')::text AS route,
     a.emergency_access_id
 FROM audit_log a
 LEFT JOIN users u ON u.id = a.user_id
@@ -65,7 +65,10 @@ type AccessLogListRow struct {
 
 // Newest first, keyset-paginated on (changed_at, id). Row-level security
 // (audit_log_select) limits it again to what the caller may read.
-// ” stands for NULL in the text columns.
+// ” stands for NULL in the text columns. what and route come only from
+// the rows the service writes about itself (READ, ERASE): on an INSERT or
+// UPDATE, new_values is the clinical row, and prescriptions has a column
+// named route (the route of administration), which an ADMIN must not read.
 func (q *Queries) AccessLogList(ctx context.Context, arg AccessLogListParams) ([]AccessLogListRow, error) {
 	rows, err := q.db.Query(ctx, accessLogList,
 		arg.PatientID,
