@@ -170,7 +170,7 @@ type EmergencyService interface {
 	DecideEmergencyAccess(ctx context.Context, id, decision string, notes *string) (*EmergencyAccess, error)
 
 	// EmergencyAccessAudit is the emergency access audit report (ADMIN),
-	// newest first. Errors: EINVALID.
+	// newest first. Errors: EINVALID, EFORBIDDEN (not an ADMIN).
 	EmergencyAccessAudit(ctx context.Context, f EmergencyAuditFilter) ([]*EmergencyAuditEntry, string, error)
 
 	// SweepExpiredEmergencyAccess stores EXPIRED on every PENDING or

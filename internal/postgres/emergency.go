@@ -193,6 +193,13 @@ func (s *EmergencyService) DecideEmergencyAccess(ctx context.Context, id, decisi
 // Listing them is itself a read of patient data (names, reasons), so each
 // listed request leaves one READ row (what: emergency_audit).
 func (s *EmergencyService) EmergencyAccessAudit(ctx context.Context, f medrec.EmergencyAuditFilter) ([]*medrec.EmergencyAuditEntry, string, error) {
+	// The report is an ADMIN's (access model). Row-level security alone
+	// would answer a CLINICIAN too (every request, by the queue's policy,
+	// with the reads of their patients), so the service checks the role
+	// itself, like GET /audit, whatever route or caller reaches it.
+	if c := medrec.CallerFromContext(ctx); c == nil || !c.Can(medrec.PermEmergencyReport) {
+		return nil, "", medrec.Errorf(medrec.EFORBIDDEN, "only an administrator reads the emergency access audit report")
+	}
 	if f.Days < 1 || f.Days > medrec.MaxEmergencyAuditDays {
 		return nil, "", medrec.Invalid(medrec.FieldError{Field: "days", Message: "must be a whole number between 1 and 366"})
 	}
