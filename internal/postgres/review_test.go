@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/pressly/goose/v3"
 
 	"medrec"
@@ -209,5 +210,35 @@ func TestReviewFixesMigrationDownRestoresTheCatalog(t *testing.T) {
 	}
 	if d := diff(want, readCatalog(t, conn)); len(d) > 0 {
 		t.Fatalf("00018 down left the schema changed:\n%v", d)
+	}
+}
+
+// TestReviewGrantDoesNotOpenTheAuditLog: an emergency grant opens one
+// patient's record, not the log of who else read it (access model; the
+// access-log route refuses a grant holder). But audit_log_select (00008)
+// lets a CLINICIAN read every audit row of a patient in
+// medrec_patients_in_care(), whose emergency arm includes the grant: as the
+// service role, a grant holder reads the patient's audit rows, values and
+// other users' reads included, so only the application's check stands. Not
+// fixed here: audit_log's policies belong to the audit_log rebuild
+// (migration 00017); this test is for its author to unskip.
+func TestReviewGrantDoesNotOpenTheAuditLog(t *testing.T) {
+	t.Skip("audit_log_select is owned by the 00017 audit_log rebuild: its emergency arm should be medrec_patients_in_care_to_write()")
+	t.Parallel()
+	f := setupRLS(t)
+	id := request(t, f, clinicianA, patient3, "1 hour")
+	if err := decide(t, f, clinicianB, id, "APPROVE"); err != nil {
+		t.Fatal(err)
+	}
+	if !sees(t, f, clinicianA, patient3) {
+		t.Fatal("the grant does not open P3")
+	}
+	var n int
+	as(t, f.app, clinicianA, false, func(tx pgx.Tx) error {
+		n = count(t, tx, `SELECT count(*) FROM audit_log WHERE patient_id = $1`, patient3)
+		return nil
+	})
+	if n != 0 {
+		t.Fatalf("under a grant, the service role reads %d audit rows of the patient, want 0", n)
 	}
 }
