@@ -242,3 +242,38 @@ func TestReviewGrantDoesNotOpenTheAuditLog(t *testing.T) {
 		t.Fatalf("under a grant, the service role reads %d audit rows of the patient, want 0", n)
 	}
 }
+
+// TestReviewRequestDurationCeilingHoldsForAnyInterval: the 24-hour ceiling
+// compared the interval argument, whose months and days PostgreSQL
+// compares as 30 days and 24 hours, while expires_at adds them by the
+// calendar: '1 mon -30 days 23 hours' compares as 23 hours, but from
+// 15 January it reaches 16 January 23:00, 47 hours on. The service only
+// passes minutes; a direct caller of the function (the service role) must
+// not get past the ceiling either. The check is now on the resulting
+// expires_at.
+func TestReviewRequestDurationCeilingHoldsForAnyInterval(t *testing.T) {
+	t.Parallel()
+	f := setupRLS(t)
+	ctx := context.Background()
+	if _, err := f.owner.Exec(ctx, `SET TIME ZONE 'UTC'`); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	setClock(t, f.owner, t0)
+	for _, d := range []string{"1 mon -30 days 23 hours", "24 hours"} {
+		var id *string
+		err := as(t, f.app, clinicianA, true, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL TIME ZONE 'UTC'`); err != nil {
+				return err
+			}
+			return tx.QueryRow(ctx, `SELECT medrec_request_emergency_access($1, 'why', NULL, $2::interval)::text`, patient3, d).Scan(&id)
+		})
+		if err == nil && id != nil {
+			if g := grantOf(t, f, *id); g.Expires.Sub(t0) > 24*time.Hour {
+				t.Errorf("duration %q: a request until %v, %v after the request", d, g.Expires, g.Expires.Sub(t0))
+			}
+			continue
+		}
+		wantState(t, err, "22023")
+	}
+}

@@ -13,8 +13,15 @@
 -- for ACTIVE patients). Both refusals are 55000, like an expired request;
 -- DENY and REVOKE are unaffected by them.
 --
--- Same name, same signature, same grants (CREATE OR REPLACE); Down puts
--- 00016's body back verbatim.
+-- medrec_request_emergency_access bounded the interval argument, but
+-- PostgreSQL compares an interval's months and days as 30 days and 24
+-- hours while adding them to a timestamp by the calendar: from 15 January,
+-- '1 mon -30 days 23 hours' passed the 24-hour ceiling and gave 47 hours.
+-- The service only passes minutes; the ceiling must hold for any caller,
+-- so it is now checked on the resulting expires_at.
+--
+-- Same names, same signatures, same grants (CREATE OR REPLACE); Down puts
+-- 00016's bodies back verbatim.
 
 -- +goose Up
 -- +goose StatementBegin
@@ -102,6 +109,60 @@ END;
 $$;
 -- +goose StatementEnd
 
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION medrec_request_emergency_access(p_patient uuid, p_reason text, p_notes text, p_duration interval)
+RETURNS uuid
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    caller uuid := public.medrec_user_id();
+    requester text;
+    created uuid;
+    now_at timestamptz := public.medrec_now();
+    expires timestamptz;
+BEGIN
+    IF caller IS NULL OR public.medrec_role() IS DISTINCT FROM 'CLINICIAN' AND public.medrec_role() IS DISTINCT FROM 'NURSE' THEN
+        RAISE EXCEPTION 'only a CLINICIAN or NURSE requests emergency access'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT coalesce(d.first_name || ' ' || d.last_name, u.email) INTO requester
+    FROM public.users u LEFT JOIN public.doctors d ON d.user_id = u.id
+    WHERE u.id = caller AND u.status = 'ACTIVE' AND u.role = public.medrec_role();
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the caller is not an ACTIVE user'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF p_reason IS NULL OR btrim(p_reason) = '' THEN
+        RAISE EXCEPTION 'an emergency request needs a reason'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The interval first (so that a huge one never reaches the addition),
+    -- then the resulting expires_at: PostgreSQL compares an interval's
+    -- months and days as 30 days and 24 hours, but adds them by the
+    -- calendar ('1 mon -30 days 23 hours' compares as 23 hours and can add
+    -- 47).
+    IF p_duration IS NULL OR p_duration <= interval '0' OR p_duration > interval '24 hours' THEN
+        RAISE EXCEPTION 'an emergency grant lasts more than zero and at most 24 hours'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    expires := now_at + p_duration;
+    IF expires <= now_at OR expires > now_at + interval '24 hours' THEN
+        RAISE EXCEPTION 'an emergency grant lasts more than zero and at most 24 hours'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM public.patients p WHERE p.id = p_patient AND p.status = 'ACTIVE';
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO public.emergency_access (patient_id, requested_by_user_id, requester_name, reason, notes, status, expires_at)
+    VALUES (p_patient, caller, requester, p_reason, p_notes, 'PENDING', expires)
+    RETURNING id INTO created;
+    RETURN created;
+END;
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION medrec_decide_emergency_access(p_request uuid, p_decision text, p_notes text)
@@ -161,6 +222,48 @@ BEGIN
                      ELSE concat_ws(E'\n', ea.notes, label || ': ' || p_notes) END
     WHERE ea.id = p_request;
     RETURN p_request;
+END;
+$$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION medrec_request_emergency_access(p_patient uuid, p_reason text, p_notes text, p_duration interval)
+RETURNS uuid
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    caller uuid := public.medrec_user_id();
+    requester text;
+    created uuid;
+BEGIN
+    IF caller IS NULL OR public.medrec_role() IS DISTINCT FROM 'CLINICIAN' AND public.medrec_role() IS DISTINCT FROM 'NURSE' THEN
+        RAISE EXCEPTION 'only a CLINICIAN or NURSE requests emergency access'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT coalesce(d.first_name || ' ' || d.last_name, u.email) INTO requester
+    FROM public.users u LEFT JOIN public.doctors d ON d.user_id = u.id
+    WHERE u.id = caller AND u.status = 'ACTIVE' AND u.role = public.medrec_role();
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the caller is not an ACTIVE user'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF p_reason IS NULL OR btrim(p_reason) = '' THEN
+        RAISE EXCEPTION 'an emergency request needs a reason'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_duration IS NULL OR p_duration <= interval '0' OR p_duration > interval '24 hours' THEN
+        RAISE EXCEPTION 'an emergency grant lasts more than zero and at most 24 hours'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM public.patients p WHERE p.id = p_patient AND p.status = 'ACTIVE';
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO public.emergency_access (patient_id, requested_by_user_id, requester_name, reason, notes, status, expires_at)
+    VALUES (p_patient, caller, requester, p_reason, p_notes, 'PENDING', public.medrec_now() + p_duration)
+    RETURNING id INTO created;
+    RETURN created;
 END;
 $$;
 -- +goose StatementEnd
