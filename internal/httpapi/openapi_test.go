@@ -33,7 +33,11 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	doc := openapiDoc(t)
 	var routes []string
 	for _, rt := range setup(t, testOptions{}).srv.Routes() {
-		routes = append(routes, rt.Method+" "+rt.Pattern)
+		key := rt.Method + " " + rt.Pattern
+		routes = append(routes, key)
+		if public := rt.Permission == PermissionPublic; public != doc.Public(key) {
+			t.Errorf("route %s: public in the route table = %v, but in the document (security: []) = %v", key, public, doc.Public(key))
+		}
 	}
 	documented := doc.Operations()
 	for _, r := range routes {

@@ -85,6 +85,13 @@ func (d *Document) Operations() []string {
 	return ops
 }
 
+// Public reports whether the operation ("METHOD /path") needs no
+// credentials: its security is an empty list.
+func (d *Document) Public(operation string) bool {
+	sec, ok := d.ops[operation]["security"].([]any)
+	return ok && len(sec) == 0
+}
+
 // Pattern returns the documented operation ("METHOD /path/{id}") that a
 // request for method and path would reach, matched as net/http's ServeMux
 // matches the route table; HEAD reaches GET. ok is false when no
