@@ -177,10 +177,12 @@ func TestOpenAPICheckerCatchesMismatches(t *testing.T) {
 		{"BadFormat", "GET", "/api/v1/users/0b5c4e0e-5b1e-4c1a-9d33-2a3f8f1b6a11", 200, js,
 			`{"id":"nope","email":"a@b.org","role":"ADMIN","status":"ACTIVE","mfa_enabled":false,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}`, "uuid"},
 		{"400WithoutErrors", "POST", "/api/v1/auth/login", 400, problem, `{"type":"urn:medrec:problem:invalid","title":"Bad Request","status":400}`, "errors"},
+		{"RequiredHeaderMissing", "GET", "/api/v1/me", 401, problem,
+			`{"type":"urn:medrec:problem:unauthorized","title":"Unauthorized","status":401,"detail":"authentication required"}`, "WWW-Authenticate"},
 		{"NoContentWithBody", "POST", "/api/v1/auth/logout", 204, nil, `{}`, "without a body"},
-		{"FallbackOK", "GET", "/api/v1/nowhere", 404, problem, `{"type":"urn:medrec:problem:not_found","title":"Not Found","status":404}`, ""},
+		{"FallbackOK", "GET", "/api/v1/nowhere", 404, problem, `{"type":"urn:medrec:problem:not_found","title":"Not Found","status":404,"detail":"no such resource"}`, ""},
 		{"FallbackOtherStatus", "GET", "/api/v1/nowhere", 200, js, `{}`, "fallback"},
-		{"MethodNotAllowed", "DELETE", "/api/v1/me", 405, problem, `{"type":"urn:medrec:problem:method_not_allowed","title":"Method Not Allowed","status":405}`, ""},
+		{"MethodNotAllowed", "DELETE", "/api/v1/me", 405, problem, `{"type":"urn:medrec:problem:method_not_allowed","title":"Method Not Allowed","status":405,"detail":"see Allow"}`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

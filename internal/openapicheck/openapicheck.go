@@ -144,9 +144,35 @@ func (d *Document) CheckResponse(method, path string, status int, header http.He
 	if err != nil {
 		return fmt.Errorf("%s: response %s: %w", pattern, key, err)
 	}
-	content, _ := r["content"].(map[string]any)
-	if err := d.checkContent(method, header, body, content, pattern+" "+key); err != nil {
+	if err := d.checkHeaders(r, header, pattern+" "+key); err != nil {
 		return err
+	}
+	content, _ := r["content"].(map[string]any)
+	return d.checkContent(method, header, body, content, pattern+" "+key)
+}
+
+// checkHeaders checks that every header the response documents as
+// required is present, and that its value validates when its schema is
+// an integer (Retry-After) or a plain string.
+func (d *Document) checkHeaders(resp map[string]any, header http.Header, where string) error {
+	headers, _ := resp["headers"].(map[string]any)
+	for _, name := range sortedKeys(headers) {
+		h, err := d.deref(headers[name])
+		if err != nil {
+			return fmt.Errorf("%s: header %s: %w", where, name, err)
+		}
+		values := header.Values(name)
+		if len(values) == 0 {
+			if req, _ := h["required"].(bool); req {
+				return fmt.Errorf("%s: header %s is documented as required but missing", where, name)
+			}
+			continue
+		}
+		if s, _ := h["schema"].(map[string]any); s != nil && s["type"] == "integer" {
+			if _, err := strconv.ParseUint(values[0], 10, 63); err != nil {
+				return fmt.Errorf("%s: header %s = %q is not a whole number", where, name, values[0])
+			}
+		}
 	}
 	return nil
 }
