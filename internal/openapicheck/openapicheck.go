@@ -370,7 +370,11 @@ func (d *Document) resolve(ref string) (any, error) {
 	return cur, nil
 }
 
-var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
+var (
+	pathParam     = regexp.MustCompile(`\{([^}]+)\}`)
+	componentName = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
+	statusKey     = regexp.MustCompile(`^[1-5](\d\d|XX)$`)
+)
 
 // Lint checks the document's structure: an OpenAPI 3.1 header, every
 // $ref resolving, every operation with an operationId (unique) and at
@@ -427,7 +431,7 @@ func (d *Document) Lint() []error {
 			add("%s: no responses", pattern)
 		}
 		for code, r := range responses {
-			if code != "default" && !regexp.MustCompile(`^[1-5](\d\d|XX)$`).MatchString(code) {
+			if code != "default" && !statusKey.MatchString(code) {
 				add("%s: response key %q is not a status code", pattern, code)
 			}
 			resp, err := d.deref(r)
@@ -452,8 +456,8 @@ func (d *Document) Lint() []error {
 				}
 				name, _ := param["name"].(string)
 				in, _ := param["in"].(string)
-				if name == "" || in == "" {
-					add("%s: a parameter without name or in", pattern)
+				if name == "" || !slices.Contains([]string{"query", "header", "path", "cookie"}, in) {
+					add("%s: parameter %q: in is %q, want query, header, path or cookie", pattern, name, in)
 					continue
 				}
 				if _, ok := param["schema"]; !ok {
@@ -483,6 +487,42 @@ func (d *Document) Lint() []error {
 		}
 	}
 
+	// Component names are what OpenAPI allows, and content is keyed by
+	// media ranges.
+	components, _ := d.root["components"].(map[string]any)
+	for section, entries := range components {
+		names, _ := entries.(map[string]any)
+		for name := range names {
+			if !componentName.MatchString(name) {
+				add("components/%s/%s: a component name may hold only letters, digits, '.', '_' and '-'", section, name)
+			}
+		}
+	}
+	var walkContent func(v any, at string)
+	walkContent = func(v any, at string) {
+		switch t := v.(type) {
+		case map[string]any:
+			if content, ok := t["content"].(map[string]any); ok {
+				for mt := range content {
+					if _, _, err := mime.ParseMediaType(mt); err != nil && mt != "*/*" {
+						add("%s/content: %q is not a media range: %v", at, mt, err)
+					}
+				}
+			}
+			for k, c := range t {
+				if k != "x-check" && k != "properties" {
+					walkContent(c, at+"/"+k)
+				}
+			}
+		case []any:
+			for i, c := range t {
+				walkContent(c, at+"/"+strconv.Itoa(i))
+			}
+		}
+	}
+	walkContent(d.root["paths"], "#/paths")
+	walkContent(components, "#/components")
+
 	// Every schema compiles, components and inline ones alike.
 	d.mu.Lock()
 	d.fillSlots()
@@ -493,7 +533,7 @@ func (d *Document) Lint() []error {
 		d.mu.Unlock()
 		return errs
 	}
-	schemas, _ := d.root["components"].(map[string]any)["schemas"].(map[string]any)
+	schemas, _ := components["schemas"].(map[string]any)
 	for _, name := range sortedKeys(schemas) {
 		if _, err := c.Compile(docURL + "#/components/schemas/" + url.PathEscape(name)); err != nil {
 			add("components/schemas/%s: %v", name, err)
