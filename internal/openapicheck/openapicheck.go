@@ -72,6 +72,9 @@ func New(doc []byte) (d *Document, err error) {
 			d.mux.Handle(pattern, http.NotFoundHandler())
 		}
 	}
+	// Done now, while d is not shared: it writes to root, which checks
+	// running in parallel read.
+	d.fillSlots()
 	return d, nil
 }
 
@@ -241,9 +244,6 @@ func (d *Document) compile(key string, schema any) (*jsonschema.Schema, error) {
 		return s, nil
 	}
 	if d.compiler == nil {
-		// The resource is added once; every schema used later must already
-		// be in its slot, so slots are filled before the first compile.
-		d.fillSlots()
 		c := jsonschema.NewCompiler()
 		c.DefaultDraft(jsonschema.Draft2020)
 		c.AssertFormat()
@@ -525,7 +525,6 @@ func (d *Document) Lint() []error {
 
 	// Every schema compiles, components and inline ones alike.
 	d.mu.Lock()
-	d.fillSlots()
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	if err := c.AddResource(docURL, d.root); err != nil {
