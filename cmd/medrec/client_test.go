@@ -160,8 +160,10 @@ func (e *apiEnv) login(email, password string) tokens {
 // Every response a test receives from a medrec it booted is checked against
 // the OpenAPI document the service serves: its status must be documented
 // for the operation the request reached, its Content-Type too, and a JSON
-// body must validate against the documented schema. A mismatch fails the
-// test that booted the server, naming the request.
+// body must validate against the documented schema. A request the server
+// accepted (2xx) must also fit the documented request body, so that the
+// document is never stricter than the code. A mismatch fails the test that
+// booted the server, naming the request.
 //
 // The check sits in http.DefaultClient's transport rather than in call
 // alone, so that every helper (call, callWith, the report uploads, the
@@ -214,6 +216,18 @@ func (c *checkingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	doc, _ := openapiDocument()
+	if resp.StatusCode/100 == 2 && req.GetBody != nil {
+		// The request was accepted, so it must fit the documented request
+		// body; GetBody gives a fresh copy of what was sent.
+		if rc, err := req.GetBody(); err == nil {
+			sent, _ := io.ReadAll(rc)
+			rc.Close()
+			if err := doc.CheckRequest(req.Method, req.URL.RequestURI(), req.Header, sent); err != nil {
+				t.Errorf("OpenAPI: %s %s was accepted (%d), but its body does not fit the document: %v",
+					req.Method, req.URL.RequestURI(), resp.StatusCode, err)
+			}
+		}
+	}
 	if err := doc.CheckResponse(req.Method, req.URL.RequestURI(), resp.StatusCode, resp.Header, body); err != nil {
 		t.Errorf("OpenAPI: %s %s answered %d, which the document does not allow: %v\nbody: %.500s",
 			req.Method, req.URL.RequestURI(), resp.StatusCode, err, body)

@@ -201,3 +201,18 @@ func TestOpenAPICheckerCatchesMismatches(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenAPIRequestCheck(t *testing.T) {
+	t.Parallel()
+	doc := openapiDoc(t)
+	js := http.Header{"Content-Type": {"application/json"}}
+	if err := doc.CheckRequest("POST", "/api/v1/auth/login", js, []byte(`{"email":"a@b.org","password":"x"}`)); err != nil {
+		t.Errorf("a documented login body: %v", err)
+	}
+	if err := doc.CheckRequest("POST", "/api/v1/auth/login", js, []byte(`{"email":"a@b.org","password":"x","remember":true}`)); err == nil {
+		t.Error("a login body with an undocumented field passed")
+	}
+	if err := doc.CheckRequest("POST", "/api/v1/auth/login", js, nil); err == nil {
+		t.Error("a login without its required body passed")
+	}
+}

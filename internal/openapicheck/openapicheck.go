@@ -154,6 +154,60 @@ func (d *Document) CheckResponse(method, path string, status int, header http.He
 	return d.checkContent(method, header, body, content, pattern+" "+key)
 }
 
+// CheckRequest validates the JSON body of a request the server accepted
+// (answered 2xx) against the operation's documented request body: a
+// document stricter than the code (a field it does not require, one it
+// forgets) shows up here. Bodies of other media types, and requests to no
+// documented operation, are not checked.
+func (d *Document) CheckRequest(method, path string, header http.Header, body []byte) error {
+	pattern, ok := d.Pattern(method, path)
+	if !ok {
+		return nil
+	}
+	rb, ok := d.ops[pattern]["requestBody"]
+	if !ok {
+		if len(body) > 0 {
+			return fmt.Errorf("%s: documented without a request body, got %d bytes", pattern, len(body))
+		}
+		return nil
+	}
+	reqBody, err := d.deref(rb)
+	if err != nil {
+		return fmt.Errorf("%s: requestBody: %w", pattern, err)
+	}
+	if len(body) == 0 {
+		if req, _ := reqBody["required"].(bool); req {
+			return fmt.Errorf("%s: the request body is documented as required, but none was sent", pattern)
+		}
+		return nil
+	}
+	mediaType, _, err := mime.ParseMediaType(header.Get("Content-Type"))
+	if err != nil || !isJSON(mediaType) {
+		return nil
+	}
+	content, _ := reqBody["content"].(map[string]any)
+	media, key := matchMedia(content, mediaType)
+	if media == nil {
+		return fmt.Errorf("%s: request Content-Type %s is not documented", pattern, mediaType)
+	}
+	schema, ok := media.(map[string]any)["schema"]
+	if !ok {
+		return nil
+	}
+	sch, err := d.compile(pattern+" request "+key, schema)
+	if err != nil {
+		return fmt.Errorf("%s: compile request schema: %w", pattern, err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%s: request body is not JSON: %v", pattern, err)
+	}
+	if err := sch.Validate(inst); err != nil {
+		return fmt.Errorf("%s request %s: %v", pattern, key, err)
+	}
+	return nil
+}
+
 // checkHeaders checks that every header the response documents as
 // required is present, and that its value validates when its schema is
 // an integer (Retry-After) or a plain string.
