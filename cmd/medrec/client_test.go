@@ -216,16 +216,20 @@ func (c *checkingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	doc, _ := openapiDocument()
-	if resp.StatusCode/100 == 2 && req.GetBody != nil {
-		// The request was accepted, so it must fit the documented request
-		// body; GetBody gives a fresh copy of what was sent.
-		if rc, err := req.GetBody(); err == nil {
-			sent, _ := io.ReadAll(rc)
-			rc.Close()
-			if err := doc.CheckRequest(req.Method, req.URL.RequestURI(), req.Header, sent); err != nil {
-				t.Errorf("OpenAPI: %s %s was accepted (%d), but its body does not fit the document: %v",
-					req.Method, req.URL.RequestURI(), resp.StatusCode, err)
+	if resp.StatusCode/100 == 2 && (req.GetBody != nil || req.Body == nil) {
+		// The request was accepted, so it must fit the documented query
+		// parameters and request body; GetBody gives a fresh copy of
+		// what was sent.
+		var sent []byte
+		if req.GetBody != nil {
+			if rc, err := req.GetBody(); err == nil {
+				sent, _ = io.ReadAll(rc)
+				rc.Close()
 			}
+		}
+		if err := doc.CheckRequest(req.Method, req.URL.RequestURI(), req.Header, sent); err != nil {
+			t.Errorf("OpenAPI: %s %s was accepted (%d), but does not fit the document: %v",
+				req.Method, req.URL.RequestURI(), resp.StatusCode, err)
 		}
 	}
 	if err := doc.CheckResponse(req.Method, req.URL.RequestURI(), resp.StatusCode, resp.Header, body); err != nil {

@@ -215,4 +215,15 @@ func TestOpenAPIRequestCheck(t *testing.T) {
 	if err := doc.CheckRequest("POST", "/api/v1/auth/login", js, nil); err == nil {
 		t.Error("a login without its required body passed")
 	}
+	for query, valid := range map[string]bool{
+		"?limit=10&cursor=abc&status=ACTIVE": true,
+		"?limit=201":                         false,
+		"?limit=ten":                         false,
+		"?status=active":                     false,
+		"?sort=name":                         false,
+	} {
+		if err := doc.CheckRequest("GET", "/api/v1/patients"+query, http.Header{}, nil); (err == nil) != valid {
+			t.Errorf("GET /api/v1/patients%s: err = %v, want valid = %v", query, err, valid)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -164,6 +165,9 @@ func (d *Document) CheckRequest(method, path string, header http.Header, body []
 	if !ok {
 		return nil
 	}
+	if err := d.checkQuery(pattern, path); err != nil {
+		return err
+	}
 	rb, ok := d.ops[pattern]["requestBody"]
 	if !ok {
 		if len(body) > 0 {
@@ -204,6 +208,54 @@ func (d *Document) CheckRequest(method, path string, header http.Header, body []
 	}
 	if err := sch.Validate(inst); err != nil {
 		return fmt.Errorf("%s request %s: %v", pattern, key, err)
+	}
+	return nil
+}
+
+// checkQuery checks that every query parameter of an accepted request is
+// documented for the operation and that its value fits the parameter's
+// schema (an integer when the schema says so, a string otherwise).
+func (d *Document) checkQuery(pattern, path string) error {
+	u, err := url.Parse(path)
+	if err != nil {
+		return err
+	}
+	documented := map[string]any{}
+	params, _ := d.ops[pattern]["parameters"].([]any)
+	for _, p := range params {
+		param, err := d.deref(p)
+		if err != nil {
+			return fmt.Errorf("%s: parameter: %w", pattern, err)
+		}
+		if param["in"] == "query" {
+			name, _ := param["name"].(string)
+			documented[name] = param["schema"]
+		}
+	}
+	q := u.Query()
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		schema, ok := documented[name]
+		if !ok {
+			return fmt.Errorf("%s: query parameter %q is not documented", pattern, name)
+		}
+		if schema == nil {
+			continue
+		}
+		sch, err := d.compile(pattern+" query "+name, schema)
+		if err != nil {
+			return fmt.Errorf("%s: compile schema of query parameter %s: %w", pattern, name, err)
+		}
+		var v any = q.Get(name)
+		if s, err := d.deref(schema); err == nil && s["type"] == "integer" {
+			n, err := strconv.ParseInt(q.Get(name), 10, 64)
+			if err != nil {
+				return fmt.Errorf("%s: query parameter %s = %q is not an integer", pattern, name, q.Get(name))
+			}
+			v = json.Number(strconv.FormatInt(n, 10))
+		}
+		if err := sch.Validate(v); err != nil {
+			return fmt.Errorf("%s: query parameter %s: %v", pattern, name, err)
+		}
 	}
 	return nil
 }
