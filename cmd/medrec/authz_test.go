@@ -99,6 +99,9 @@ func (f *authzFixture) own(role string) string {
 const missingID = "00000000-0000-4000-8000-000000000000"
 
 var authzCases = []authzCase{
+	{route: "GET /api/v1/openapi.json", prepare: func(f *authzFixture, role string) request {
+		return f.as(role, "GET", "/api/v1/openapi.json", nil)
+	}, wantElse: 200},
 	{route: "POST /api/v1/auth/login", prepare: func(f *authzFixture, role string) request {
 		return request{method: "POST", path: "/api/v1/auth/login", body: map[string]string{"email": "admin.user@example.org", "password": fixturePassword}}
 	}, wantElse: 200},

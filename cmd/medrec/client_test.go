@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"medrec/internal/auth"
+	"medrec/internal/httpapi"
+	"medrec/internal/openapicheck"
 	"medrec/internal/pgtest"
 )
 
@@ -154,3 +156,89 @@ func (e *apiEnv) login(email, password string) tokens {
 	r.json(e.t, &tok)
 	return tok
 }
+
+// Every response a test receives from a medrec it booted is checked against
+// the OpenAPI document the service serves: its status must be documented
+// for the operation the request reached, its Content-Type too, and a JSON
+// body must validate against the documented schema. A request the server
+// accepted (2xx) must also fit the documented request body, so that the
+// document is never stricter than the code. A mismatch fails the test that
+// booted the server, naming the request.
+//
+// The check sits in http.DefaultClient's transport rather than in call
+// alone, so that every helper (call, callWith, the report uploads, the
+// probes' get) is covered without each having to remember it. A request
+// that reaches no documented operation (an unknown path, or a method the
+// path does not have) gets the server's fallback answer, which is not
+// documented per path; it must then be a 404 or 405 problem+json.
+func init() {
+	http.DefaultClient.Transport = &checkingTransport{next: http.DefaultTransport}
+}
+
+// checkedServers maps a booted server's host:port to the test that booted it.
+var checkedServers sync.Map
+
+// checkResponses makes responses from addr subject to the OpenAPI check,
+// reported to t, until t ends.
+func checkResponses(t *testing.T, addr string) {
+	t.Helper()
+	if _, err := openapiDocument(); err != nil {
+		t.Fatalf("OpenAPI document: %v", err)
+	}
+	checkedServers.Store(addr, t)
+	t.Cleanup(func() { checkedServers.Delete(addr) })
+}
+
+var openapiDocument = sync.OnceValues(func() (*openapicheck.Document, error) {
+	raw, err := httpapi.OpenAPIDocument()
+	if err != nil {
+		return nil, err
+	}
+	return openapicheck.New(raw)
+})
+
+type checkingTransport struct{ next http.RoundTripper }
+
+func (c *checkingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(req)
+	v, checked := checkedServers.Load(req.URL.Host)
+	if err != nil || !checked {
+		return resp, err
+	}
+	t := v.(*testing.T)
+	body, readErr := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if readErr != nil {
+		// The connection broke mid-body (a test cutting it, say): hand
+		// the caller the same failure and check nothing.
+		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{readErr}))
+		return resp, nil
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	doc, _ := openapiDocument()
+	if resp.StatusCode/100 == 2 && (req.GetBody != nil || req.Body == nil) {
+		// The request was accepted, so it must fit the documented query
+		// parameters and request body; GetBody gives a fresh copy of
+		// what was sent.
+		var sent []byte
+		if req.GetBody != nil {
+			if rc, err := req.GetBody(); err == nil {
+				sent, _ = io.ReadAll(rc)
+				rc.Close()
+			}
+		}
+		if err := doc.CheckRequest(req.Method, req.URL.RequestURI(), req.Header, sent); err != nil {
+			t.Errorf("OpenAPI: %s %s was accepted (%d), but does not fit the document: %v",
+				req.Method, req.URL.RequestURI(), resp.StatusCode, err)
+		}
+	}
+	if err := doc.CheckResponse(req.Method, req.URL.RequestURI(), resp.StatusCode, resp.Header, body); err != nil {
+		t.Errorf("OpenAPI: %s %s answered %d, which the document does not allow: %v\nbody: %.500s",
+			req.Method, req.URL.RequestURI(), resp.StatusCode, err, body)
+	}
+	return resp, nil
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

@@ -70,6 +70,7 @@ func boot(t *testing.T, cfg Config) (*Main, *syncBuffer) {
 		t.Fatalf("run: %v\nlogs:\n%s", err, logs)
 	}
 	t.Cleanup(func() { m.Close() })
+	checkResponses(t, m.Addr())
 	return m, logs
 }
 

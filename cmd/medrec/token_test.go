@@ -118,3 +118,32 @@ func TestForgedTokensAreRefused(t *testing.T) {
 		t.Fatalf("re-signed genuine claims: %d, want 200", got)
 	}
 }
+
+// TestTokensCarryTheWholeUser checks that login and refresh answer with the
+// same user object GET /api/v1/me returns, as api.md's "objects carry ...
+// the same objects its own route returns" asks: they used to leave out the
+// timestamps, and refresh the email too.
+func TestTokensCarryTheWholeUser(t *testing.T) {
+	t.Parallel()
+	env := bootAPI(t, nil)
+	env.createUser("whole@example.org", "NURSE")
+	login := env.call("POST", "/api/v1/auth/login", "", map[string]string{"email": "whole@example.org", "password": fixturePassword})
+	var first struct {
+		Access  string          `json:"access_token"`
+		Refresh string          `json:"refresh_token"`
+		User    json.RawMessage `json:"user"`
+	}
+	login.json(t, &first)
+	var me json.RawMessage
+	env.call("GET", "/api/v1/me", first.Access, nil).json(t, &me)
+	if string(first.User) != string(me) {
+		t.Errorf("login user %s, want /me's %s", first.User, me)
+	}
+	var second struct {
+		User json.RawMessage `json:"user"`
+	}
+	env.call("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.Refresh}).json(t, &second)
+	if string(second.User) != string(me) {
+		t.Errorf("refresh user %s, want /me's %s", second.User, me)
+	}
+}

@@ -47,10 +47,15 @@ func (s *Server) routeTable() []Route {
 		ErrorLog: slog.NewLogLogger(s.log.With(slog.String("component", "promhttp")).Handler(), slog.LevelError),
 		Registry: s.registry,
 	})
+	doc, err := OpenAPIDocument()
+	if err != nil {
+		panic(fmt.Sprintf("httpapi: %v", err))
+	}
 	return []Route{
 		{Method: http.MethodGet, Pattern: "/healthz", Permission: PermissionPublic, Handler: http.HandlerFunc(s.handleHealthz)},
 		{Method: http.MethodGet, Pattern: "/readyz", Permission: PermissionPublic, Handler: http.HandlerFunc(s.handleReadyz)},
 		{Method: http.MethodGet, Pattern: "/metrics", Permission: PermissionPublic, Handler: metrics},
+		{Method: http.MethodGet, Pattern: "/api/v1/openapi.json", Permission: PermissionPublic, Handler: openapiHandler(doc)},
 
 		{Method: http.MethodPost, Pattern: "/api/v1/auth/login", Permission: PermissionPublic, Handler: http.HandlerFunc(s.handleLogin)},
 		{Method: http.MethodPost, Pattern: "/api/v1/auth/refresh", Permission: PermissionPublic, Handler: http.HandlerFunc(s.handleRefresh)},

@@ -70,6 +70,7 @@ func TestRouteTable(t *testing.T) {
 		"GET /metrics":              true,
 		"POST /api/v1/auth/login":   true,
 		"POST /api/v1/auth/refresh": true,
+		"GET /api/v1/openapi.json":  true,
 	}
 	routes := b.srv.Routes()
 	seen := 0

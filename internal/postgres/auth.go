@@ -99,8 +99,24 @@ func (s *AuthService) Login(ctx context.Context, c medrec.Credentials) (*medrec.
 	if err != nil {
 		return nil, fmt.Errorf("open session: %w", err)
 	}
-	user := &medrec.User{ID: u.ID, Email: u.Email, Role: medrec.Role(u.Role), Status: medrec.UserStatus(u.Status)}
+	user, err := s.signedInUser(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
 	return s.tokens(user, sessionID, refresh, mfaPending)
+}
+
+// signedInUser is the user a sign-in or refresh answers with: the same
+// object GET /api/v1/me returns, read after the sign-in was recorded.
+func (s *AuthService) signedInUser(ctx context.Context, id string) (*medrec.User, error) {
+	row, err := dbsqlc.New(s.db.pool).UserGet(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load signed-in user %s: %w", id, translate(err))
+	}
+	return &medrec.User{
+		ID: row.ID, Email: row.Email, Role: medrec.Role(row.Role), Status: medrec.UserStatus(row.Status),
+		DoctorID: row.DoctorID, MFAEnabled: row.MfaEnabled, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
+	}, nil
 }
 
 // loginFailed counts a failure (locking the account at the limit; the
@@ -178,7 +194,11 @@ func (s *AuthService) Refresh(ctx context.Context, refreshToken string) (*medrec
 		// Committed above: the revocation must stick even though this fails.
 		return nil, errNotSignedIn("refresh token reused; session revoked")
 	}
-	result, err = s.tokens(&user, session, newTok, pending)
+	full, err := s.signedInUser(ctx, user.ID)
+	if err != nil {
+		return nil, err
+	}
+	result, err = s.tokens(full, session, newTok, pending)
 	return result, err
 }
 
