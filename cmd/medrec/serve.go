@@ -118,6 +118,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// The first sweep runs before the server takes requests, so that it
 	// never competes with them at start-up; then every interval.
 	m.sweepPrescriptions(ctx)
+	m.ensureAuditPartitions(ctx)
 
 	if err := m.openReports(); err != nil {
 		return err
@@ -229,6 +230,15 @@ func (m *Main) sweepPrescriptions(ctx context.Context) {
 	}
 }
 
+// ensureAuditPartitions creates this month's and next month's audit_log
+// partitions if missing, so a long-running service never writes into the
+// DEFAULT partition. A failure is logged: inserts still land in DEFAULT.
+func (m *Main) ensureAuditPartitions(ctx context.Context) {
+	if err := m.pool.EnsureAuditPartitions(ctx); err != nil && ctx.Err() == nil {
+		m.log.Warn("audit partitions", "error", err)
+	}
+}
+
 // startSweep runs the sweep every interval until Close. The sweep is one
 // idempotent UPDATE under an advisory lock, so several medrec processes
 // may run it side by side.
@@ -246,6 +256,7 @@ func (m *Main) startSweep(interval time.Duration) {
 				return
 			case <-ticker.C:
 				m.sweepPrescriptions(ctx)
+				m.ensureAuditPartitions(ctx)
 			}
 		}
 	}()

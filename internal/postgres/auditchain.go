@@ -445,6 +445,7 @@ func ExportAuditLog(ctx context.Context, conn *pgx.Conn, from, to time.Time, w i
 	}
 	defer rows.Close()
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	var n int64
 	for rows.Next() {
 		var r auditExportRow
