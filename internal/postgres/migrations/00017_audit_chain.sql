@@ -124,35 +124,63 @@ AS $$
 DECLARE
     stripes CONSTANT integer := 32;
     held text := current_setting('medrec.audit_stripe', true);
+    head tid;
     st integer;
+    i integer;
 BEGIN
     NEW.redacted_at := NULL;
     NEW.payload_digest := public.medrec_audit_payload_digest(NEW.old_values, NEW.new_values);
-    IF held ~ '^[0-9]{1,2}$' AND held::integer < stripes THEN
-        st := held::integer;
+    IF held ~ '^[0-9]{1,2} \([0-9]+,[0-9]+\)$' THEN
+        -- A later row of this transaction: the stripe is ours, and the
+        -- head row's current version is where our last UPDATE left it.
+        -- Reaching it by ctid keeps a transaction of many audit rows
+        -- linear: by key, each UPDATE would walk every version this
+        -- transaction made of the row.
+        st := split_part(held, ' ', 1)::integer;
+        head := split_part(held, ' ', 2)::tid;
     ELSE
         -- The first audit row of this transaction: take this backend's
-        -- stripe if no one holds it, else the next free one.
-        st := pg_backend_pid() % stripes;
-        PERFORM 1 FROM public.audit_chain_head h WHERE h.stripe = st FOR UPDATE SKIP LOCKED;
-        IF NOT FOUND THEN
-            SELECT h.stripe INTO st FROM public.audit_chain_head h
-            ORDER BY (h.stripe - pg_backend_pid() % stripes + stripes) % stripes
-            LIMIT 1 FOR UPDATE SKIP LOCKED;
-            IF st IS NULL THEN
-                st := pg_backend_pid() % stripes; -- all busy: queue on our own
+        -- stripe if no one holds it, else the next free one. A stripe is
+        -- held with a transaction-level advisory lock (key 1836213603,
+        -- "mrec", and the stripe), which costs no heap write; the head row
+        -- itself is then locked by the UPDATE below.
+        FOR i IN 0 .. stripes - 1 LOOP
+            st := (pg_backend_pid() + i) % stripes;
+            IF pg_try_advisory_xact_lock(1836213603, st) THEN
+                EXIT;
             END IF;
+            st := NULL;
+        END LOOP;
+        IF st IS NULL THEN
+            st := pg_backend_pid() % stripes; -- all busy: queue on our own
+            PERFORM pg_advisory_xact_lock(1836213603, st);
         END IF;
-        PERFORM set_config('medrec.audit_stripe', st::text, true);
     END IF;
-    -- One statement advances the head and computes the row's hash from it.
-    UPDATE public.audit_chain_head h
-    SET last_seq = h.last_seq + 1,
-        last_hash = sha256(h.last_hash || public.medrec_audit_row_bytes(
-            NEW.id, h.stripe, h.last_seq + 1, NEW.table_name, NEW.record_id, NEW.action,
-            NEW.user_id, NEW.changed_at, NEW.patient_id, NEW.emergency_access_id, NEW.payload_digest))
-    WHERE h.stripe = st
-    RETURNING h.stripe, h.last_seq, h.last_hash INTO NEW.chain_stripe, NEW.chain_seq, NEW.row_hash;
+    -- One statement advances the head and computes the row's hash from
+    -- it (two spellings: a TID scan needs a plain ctid condition).
+    IF head IS NOT NULL THEN
+        UPDATE public.audit_chain_head h
+        SET last_seq = h.last_seq + 1,
+            last_hash = sha256(h.last_hash || public.medrec_audit_row_bytes(
+                NEW.id, h.stripe, h.last_seq + 1, NEW.table_name, NEW.record_id, NEW.action,
+                NEW.user_id, NEW.changed_at, NEW.patient_id, NEW.emergency_access_id, NEW.payload_digest))
+        WHERE h.ctid = head AND h.stripe = st
+        RETURNING h.stripe, h.last_seq, h.last_hash, h.ctid
+        INTO NEW.chain_stripe, NEW.chain_seq, NEW.row_hash, head;
+    ELSE
+        UPDATE public.audit_chain_head h
+        SET last_seq = h.last_seq + 1,
+            last_hash = sha256(h.last_hash || public.medrec_audit_row_bytes(
+                NEW.id, h.stripe, h.last_seq + 1, NEW.table_name, NEW.record_id, NEW.action,
+                NEW.user_id, NEW.changed_at, NEW.patient_id, NEW.emergency_access_id, NEW.payload_digest))
+        WHERE h.stripe = st
+        RETURNING h.stripe, h.last_seq, h.last_hash, h.ctid
+        INTO NEW.chain_stripe, NEW.chain_seq, NEW.row_hash, head;
+    END IF;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'audit chain: stripe % head not found', st;
+    END IF;
+    PERFORM set_config('medrec.audit_stripe', st || ' ' || head::text, true);
     RETURN NEW;
 END;
 $$;
