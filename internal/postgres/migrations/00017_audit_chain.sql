@@ -13,10 +13,10 @@
 --   new_values), not the payload itself, so an erasure can remove clinical
 --   content from old rows and the chain still verifies.
 -- * Striping: 32 independent chains, one head row each in audit_chain_head.
---   A transaction takes the first head row nobody holds (SKIP LOCKED,
---   starting at its backend pid), keeps it for all its audit rows and
---   releases it at commit or rollback, so concurrent writers only queue
---   when more than 32 transactions write audit rows at once.
+--   A transaction takes the first stripe nobody holds (a transaction-level
+--   advisory lock, starting at its backend pid), keeps it for all its audit
+--   rows and releases it at commit or rollback, so concurrent writers only
+--   queue when more than 32 transactions write audit rows at once.
 -- * UPDATE, DELETE and TRUNCATE of audit rows are refused by triggers except
 --   through the maintenance functions (medrec_audit_redact_patient), which
 --   set a transaction-local flag that counts only for the owner.
