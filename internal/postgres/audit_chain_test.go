@@ -484,3 +484,42 @@ func TestAuditChainUnderConcurrentWriters(t *testing.T) {
 		t.Fatalf("after concurrent writes: %d rows on %d stripes, breaks %v", rep.Rows, stripes, rep.Breaks)
 	}
 }
+
+// TestAuditPartitionsAndDefault: rows land in their month's partition, a
+// month without one falls into DEFAULT, and that month's partition is then
+// left alone rather than failing.
+func TestAuditPartitionsAndDefault(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	owner := pgtest.Conn(t, db.OwnerURL)
+	if _, err := owner.Exec(ctx, `
+		INSERT INTO audit_log (table_name, record_id, action, changed_at) VALUES
+		  ('demo', gen_random_uuid(), 'READ', now()),
+		  ('demo', gen_random_uuid(), 'READ', '2019-06-15T00:00:00Z')`); err != nil {
+		t.Fatal(err)
+	}
+	var current, want, old string
+	if err := owner.QueryRow(ctx, `
+		SELECT (SELECT tableoid::regclass::text FROM audit_log WHERE changed_at > '2020-01-01'),
+		       (SELECT to_char(changed_at AT TIME ZONE 'UTC', '"audit_log_y"YYYY"m"MM') FROM audit_log WHERE changed_at > '2020-01-01'),
+		       (SELECT tableoid::regclass::text FROM audit_log WHERE changed_at < '2020-01-01')`).Scan(&current, &want, &old); err != nil {
+		t.Fatal(err)
+	}
+	if current != want || old != "audit_log_default" {
+		t.Fatalf("rows in %s and %s, want %s and audit_log_default", current, old, want)
+	}
+	var made bool
+	if err := owner.QueryRow(ctx, `SELECT medrec_audit_create_partition('2019-06-01')`).Scan(&made); err != nil || made {
+		t.Fatalf("partition for a month already in DEFAULT: made=%v err=%v", made, err)
+	}
+	if err := owner.QueryRow(ctx, `SELECT medrec_audit_create_partition('2019-07-01')`).Scan(&made); err != nil || !made {
+		t.Fatalf("partition for an empty month: made=%v err=%v", made, err)
+	}
+	if _, err := owner.Exec(ctx, `SELECT medrec_audit_ensure_partitions()`); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := postgres.VerifyAuditChain(ctx, owner, nil); err != nil || !rep.OK() {
+		t.Fatalf("verify: %v %v", err, rep)
+	}
+}

@@ -247,9 +247,12 @@ BEGIN
         EXECUTE format('CREATE TABLE public.%I PARTITION OF public.audit_log FOR VALUES FROM (%L) TO (%L)',
             name, (first::timestamp AT TIME ZONE 'UTC'),
             ((first + interval '1 month')::timestamp AT TIME ZONE 'UTC'));
-    EXCEPTION WHEN check_violation THEN
-        RAISE NOTICE 'audit_log: rows of % are in audit_log_default; partition % not created', first, name;
-        RETURN false;
+    EXCEPTION
+        WHEN check_violation THEN
+            RAISE NOTICE 'audit_log: rows of % are in audit_log_default; partition % not created', first, name;
+            RETURN false;
+        WHEN duplicate_table THEN
+            RETURN true; -- another process made it meanwhile
     END;
     EXECUTE format('CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON public.%I
         FOR EACH STATEMENT EXECUTE FUNCTION public.medrec_audit_append_only()', name);
