@@ -563,3 +563,29 @@ func TestAuditChainMigrationKeepsRows(t *testing.T) {
 		t.Fatalf("after applying 00017 again: %d rows, %v", rep.Rows, rep.Breaks)
 	}
 }
+
+// TestAuditChainConsistentRewriteNeedsAnAnchor shows the limit of a chain
+// kept in the database alone: a superuser who removes a stripe's newest row
+// and moves its head back leaves a chain that verifies by itself; heads
+// kept from an earlier verify catch it.
+func TestAuditChainConsistentRewriteNeedsAnAnchor(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newChainFixture(t)
+	kept := f.verify(t).Heads
+	s, n := f.middle(t)
+	f.superuser(t, `DELETE FROM audit_log WHERE chain_stripe = $1 AND chain_seq = $2`, s, n)
+	f.superuser(t, `
+		UPDATE audit_chain_head h SET last_seq = a.chain_seq, last_hash = a.row_hash
+		FROM audit_log a WHERE a.chain_stripe = h.stripe AND h.stripe = $1 AND a.chain_seq = $2`, s, n-1)
+	if rep := f.verify(t); !rep.OK() {
+		t.Fatalf("a consistent rewrite is expected to pass without an anchor; got %v", rep.Breaks)
+	}
+	rep, err := postgres.VerifyAuditChain(ctx, f.owner, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || rep.Breaks[0].Stripe != s || rep.Breaks[0].Seq != n {
+		t.Fatalf("with the earlier heads as anchor: %v, want stripe %d seq %d named", rep.Breaks, s, n)
+	}
+}
