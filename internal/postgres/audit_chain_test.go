@@ -263,11 +263,16 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		`SELECT count(*) FROM audit_chain_head`,
 		`UPDATE audit_chain_head SET last_seq = 0`,
 		`SELECT medrec_audit_archive('2000-01-01')`,
+		`SELECT medrec_audit_create_partition('2999-01-01')`,
 		`UPDATE audit_log SET action = 'X'`,
 	} {
 		if _, err := app.Exec(ctx, sql); sqlState(err) != "42501" {
 			t.Errorf("service role: %s = %v, want 42501", sql, err)
 		}
+	}
+	// What the service's daily loop calls.
+	if err := openApp(t, f.db).EnsureAuditPartitions(ctx); err != nil {
+		t.Fatalf("service role: ensure partitions: %v", err)
 	}
 	const user = "dddddddd-dddd-4ddd-8ddd-dddddddddddd"
 	try := func(role, sql string) error {

@@ -228,9 +228,9 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log_default
 -- it exists, with the TRUNCATE guard (statement triggers are not inherited
 -- by partitions). If rows of that month already sit in the DEFAULT
 -- partition the month cannot be split off without moving them; it is left
--- in DEFAULT with a notice and returns false. SECURITY DEFINER, with no
--- argument a caller controls beyond the month, so the service may call
--- medrec_audit_ensure_partitions from its daily loop.
+-- in DEFAULT with a notice and returns false. SECURITY DEFINER so that
+-- medrec_audit_ensure_partitions, which takes no argument, can be called
+-- by the service from its daily loop.
 -- +goose StatementBegin
 CREATE FUNCTION medrec_audit_create_partition(month date) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER
@@ -260,6 +260,9 @@ BEGIN
 END;
 $$;
 -- +goose StatementEnd
+
+-- Any month: the owner's (and medrec_audit_ensure_partitions') only.
+REVOKE EXECUTE ON FUNCTION medrec_audit_create_partition(date) FROM PUBLIC;
 
 -- The partitions of this month and the next (UTC). migrate and the
 -- service's daily loop call it; the DEFAULT partition catches anything else.
