@@ -127,6 +127,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.sweepEmergency(ctx)
 	m.idempotency = postgres.NewIdempotencyService(m.pool)
 	m.sweepIdempotencyKeys(ctx)
+	m.ensureAuditPartitions(ctx)
 
 	if err := m.openReports(); err != nil {
 		return err
@@ -271,10 +272,20 @@ func (m *Main) sweepIdempotencyKeys(ctx context.Context) {
 	}
 }
 
-// startSweep runs the sweep every interval, and the emergency sweep every
-// emergencySweepInterval, until Close. The sweep is one
-// idempotent UPDATE under an advisory lock, so several medrec processes
-// may run it side by side.
+// ensureAuditPartitions creates this month's and next month's audit_log
+// partitions if missing, so a long-running service never writes into the
+// DEFAULT partition. A failure is logged: inserts still land in DEFAULT.
+func (m *Main) ensureAuditPartitions(ctx context.Context) {
+	if err := m.pool.EnsureAuditPartitions(ctx); err != nil && ctx.Err() == nil {
+		m.log.Warn("audit partitions", "error", err)
+	}
+}
+
+// startSweep runs the sweeps (prescriptions, idempotency keys, audit
+// partitions) every interval, and the emergency sweep every
+// emergencySweepInterval, until Close. Each sweep is idempotent and the
+// database ones run under an advisory lock, so several medrec processes may
+// run them side by side.
 func (m *Main) startSweep(interval time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopSweep = cancel
@@ -294,6 +305,7 @@ func (m *Main) startSweep(interval time.Duration) {
 				m.sweepIdempotencyKeys(ctx)
 			case <-emergency.C:
 				m.sweepEmergency(ctx)
+				m.ensureAuditPartitions(ctx)
 			}
 		}
 	}()

@@ -443,7 +443,7 @@ func TestLoadAsNonSuperuserOwner(t *testing.T) {
 		DO $$
 		DECLARE r record;
 		BEGIN
-		  FOR r IN SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' LOOP
+		  FOR r IN SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') LOOP
 		    EXECUTE format('ALTER TABLE public.%I OWNER TO %I', r.relname, `+quoteLiteral(role)+`);
 		  END LOOP;
 		END $$`); err != nil {

@@ -14,7 +14,10 @@ import (
 type catalog map[string]string
 
 // catalogQueries read every object of the public schema that a migration
-// can make, except goose's own bookkeeping table.
+// can make, except goose's own bookkeeping table and the partitions of a
+// partitioned table (audit_log's monthly partitions, named after the month
+// they hold, are made at run time; their columns, indexes and triggers are
+// the parent's).
 var catalogQueries = []struct{ kind, sql string }{
 	{"column", `
 		SELECT c.relname || '.' || a.attname,
@@ -26,22 +29,25 @@ var catalogQueries = []struct{ kind, sql string }{
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
-		  AND c.relname <> 'goose_db_version'`},
+		  AND c.relname <> 'goose_db_version' AND NOT c.relispartition`},
 	{"constraint", `
 		SELECT c.relname || '.' || con.conname, pg_get_constraintdef(con.oid)
 		FROM pg_constraint con
 		JOIN pg_class c ON c.oid = con.conrelid
 		JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = 'public' AND c.relname <> 'goose_db_version'`},
+		WHERE n.nspname = 'public' AND c.relname <> 'goose_db_version' AND NOT c.relispartition`},
 	{"index", `
-		SELECT tablename || '.' || indexname, indexdef
-		FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'goose_db_version'`},
+		SELECT i.tablename || '.' || i.indexname, i.indexdef
+		FROM pg_indexes i
+		JOIN pg_class c ON c.relname = i.tablename
+		JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = i.schemaname
+		WHERE i.schemaname = 'public' AND i.tablename <> 'goose_db_version' AND NOT c.relispartition`},
 	{"trigger", `
 		SELECT c.relname || '.' || t.tgname, pg_get_triggerdef(t.oid)
 		FROM pg_trigger t
 		JOIN pg_class c ON c.oid = t.tgrelid
 		JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = 'public' AND NOT t.tgisinternal`},
+		WHERE n.nspname = 'public' AND NOT t.tgisinternal AND NOT c.relispartition`},
 	{"function", `
 		SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', pg_get_functiondef(p.oid)
 		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -50,7 +56,8 @@ var catalogQueries = []struct{ kind, sql string }{
 	{"table", `
 		SELECT c.relname, 'rls=' || c.relrowsecurity || ' force=' || c.relforcerowsecurity
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname <> 'goose_db_version'`},
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname <> 'goose_db_version'
+		  AND NOT c.relispartition`},
 	{"policy", `
 		SELECT tablename || '.' || policyname,
 		       cmd || ' ' || array_to_string(roles, ',') || ' USING ' || coalesce(qual, '') || ' CHECK ' || coalesce(with_check, '')

@@ -71,7 +71,17 @@ func (m *Migrator) Up(ctx context.Context) error {
 	if _, err := m.provider.Up(ctx); err != nil {
 		return fmt.Errorf("migrate up: %w", err)
 	}
-	return m.grantAppRole(ctx)
+	if err := m.grantAppRole(ctx); err != nil {
+		return err
+	}
+	// This month's and next month's audit_log partitions (00017); a no-op
+	// when they exist.
+	if _, err := m.db.ExecContext(ctx, `
+		SELECT medrec_audit_ensure_partitions()
+		WHERE to_regprocedure('medrec_audit_ensure_partitions()') IS NOT NULL`); err != nil {
+		return fmt.Errorf("audit partitions: %w", err)
+	}
+	return nil
 }
 
 // Down rolls back the newest migration, or all of them when all is true.

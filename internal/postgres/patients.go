@@ -301,7 +301,9 @@ func validateLookupName(field, s string) *medrec.FieldError {
 // cascade to medical_reports, prescriptions, emergency_access and
 // care_team, and the audit trigger records each DELETE), and adds one
 // ERASE audit row holding the reason and who erased, without clinical
-// content. The caller deletes the files once this has committed.
+// content; then it redacts the payload of every earlier audit row about the
+// patient (medrec_audit_redact_patient, 00017). The caller deletes the files
+// once this has committed.
 func (s *PatientService) ErasePatient(ctx context.Context, id, reason string) ([]string, error) {
 	if c := medrec.CallerFromContext(ctx); c == nil || !c.Can(medrec.PermPatientsErase) {
 		return nil, medrec.Errorf(medrec.EFORBIDDEN, "only an administrator erases patients")
@@ -357,6 +359,12 @@ func (s *PatientService) ErasePatient(ctx context.Context, id, reason string) ([
 			VALUES ('patients', $1, 'ERASE', NULLIF(current_setting('app.user_id', true), '')::uuid, $1, $2)`,
 			id, details); err != nil {
 			return fmt.Errorf("audit erasure: %w", translate(err))
+		}
+		// Issue 4: the earlier audit rows about the patient (and the
+		// cascade's DELETE rows just written) lose their clinical payload;
+		// the hash chain covers only its digest, so it still verifies.
+		if _, err := tx.Exec(ctx, `SELECT medrec_audit_redact_patient($1)`, id); err != nil {
+			return fmt.Errorf("audit erasure: redact: %w", translate(err))
 		}
 		return nil
 	})

@@ -20,6 +20,20 @@ type AiRequestLog struct {
 	UpdatedAt    time.Time
 }
 
+type AuditChainAnchor struct {
+	Stripe     int16
+	Seq        int64
+	RowHash    []byte
+	ArchivedAt time.Time
+	Partition  string
+}
+
+type AuditChainHead struct {
+	Stripe   int16
+	LastSeq  int64
+	LastHash []byte
+}
+
 type AuditLog struct {
 	ID                string
 	TableName         string
@@ -31,6 +45,29 @@ type AuditLog struct {
 	NewValues         []byte
 	PatientID         *string
 	EmergencyAccessID *string
+	ChainStripe       int16
+	ChainSeq          int64
+	PayloadDigest     []byte
+	RowHash           []byte
+	RedactedAt        *time.Time
+}
+
+type AuditLogDefault struct {
+	ID                string
+	TableName         string
+	RecordID          string
+	Action            string
+	UserID            *string
+	ChangedAt         time.Time
+	OldValues         []byte
+	NewValues         []byte
+	PatientID         *string
+	EmergencyAccessID *string
+	ChainStripe       int16
+	ChainSeq          int64
+	PayloadDigest     []byte
+	RowHash           []byte
+	RedactedAt        *time.Time
 }
 
 type CareTeam struct {
