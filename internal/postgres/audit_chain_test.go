@@ -546,9 +546,7 @@ func TestAuditChainMigrationKeepsRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if err := m.Down(ctx, false); err != nil {
-		t.Fatal(err)
-	}
+	rollBackTo(ctx, t, m, 16) // 00017 and every migration after it
 	var after int
 	var partitioned bool
 	var got string
@@ -592,5 +590,29 @@ func TestAuditChainConsistentRewriteNeedsAnAnchor(t *testing.T) {
 	}
 	if rep.OK() || rep.Breaks[0].Stripe != s || rep.Breaks[0].Seq != n {
 		t.Fatalf("with the earlier heads as anchor: %v, want stripe %d seq %d named", rep.Breaks, s, n)
+	}
+}
+
+// rollBackTo rolls migrations back, newest first, until version is the
+// newest applied one.
+func rollBackTo(ctx context.Context, t *testing.T, m *postgres.Migrator, version int64) {
+	t.Helper()
+	for {
+		states, err := m.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var newest int64
+		for _, s := range states {
+			if s.Applied {
+				newest = max(newest, s.Version)
+			}
+		}
+		if newest <= version {
+			return
+		}
+		if err := m.Down(ctx, false); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -219,11 +219,9 @@ func TestReviewFixesMigrationDownRestoresTheCatalog(t *testing.T) {
 // lets a CLINICIAN read every audit row of a patient in
 // medrec_patients_in_care(), whose emergency arm includes the grant: as the
 // service role, a grant holder reads the patient's audit rows, values and
-// other users' reads included, so only the application's check stands. Not
-// fixed here: audit_log's policies belong to the audit_log rebuild
-// (migration 00017); this test is for its author to unskip.
+// other users' reads included, so only the application's check stood.
+// Migration 00019 bases the policy on medrec_patients_in_care_to_write().
 func TestReviewGrantDoesNotOpenTheAuditLog(t *testing.T) {
-	t.Skip("audit_log_select is owned by the 00017 audit_log rebuild: its emergency arm should be medrec_patients_in_care_to_write()")
 	t.Parallel()
 	f := setupRLS(t)
 	id := request(t, f, clinicianA, patient3, "1 hour")
