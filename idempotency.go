@@ -106,8 +106,9 @@ func (c *IdempotencyClaim) State() ClaimState {
 }
 
 // IdempotentOutcome is what a key's first request answered: its status and
-// Location. Status zero means the work committed but its answer was never
-// recorded. No body is kept: a replay reads Location again.
+// the URL of the resource it showed (Location of a 201, Content-Location of
+// an action answering 200). Status zero means the work committed but its
+// answer was never recorded. No body is kept: a replay reads Location again.
 type IdempotentOutcome struct {
 	Fingerprint []byte
 	Status      int

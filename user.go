@@ -151,7 +151,9 @@ type UserService interface {
 	FindUsers(ctx context.Context, f UserFilter) ([]*User, string, error)
 
 	// UpdateUser changes a user's role or status; that ends the user's
-	// sessions. Nobody changes their own. Errors: EINVALID, ENOTFOUND,
-	// EFORBIDDEN (one's own account).
-	UpdateUser(ctx context.Context, id string, u UserUpdate) (*User, error)
+	// sessions. Nobody changes their own. A non-nil ifMatch is the
+	// updated_at the caller last saw (If-Match): the update happens only
+	// if the user is still that version. Errors: EINVALID, ENOTFOUND,
+	// EFORBIDDEN (one's own account), EPRECONDITION (ifMatch is stale).
+	UpdateUser(ctx context.Context, id string, u UserUpdate, ifMatch *time.Time) (*User, error)
 }

@@ -84,6 +84,9 @@ func (s *Server) handleEmergencyDecide(decision string) http.HandlerFunc {
 			writeError(w, r, err)
 			return
 		}
+		// The answer shows the request's resource: an Idempotency-Key
+		// replay reads it from there again (idempotent).
+		w.Header().Set("Content-Location", "/api/v1/emergency-access/"+g.ID)
 		respond(w, r, http.StatusOK, g)
 	}
 }

@@ -57,13 +57,16 @@ func idempotentRoute(rt Route) bool {
 //     key free. Concurrent duplicates block in the database until the
 //     first commits, find the key taken, and their own answer is replaced
 //     by the replay of the first's.
-//   - The first request's status and Location are stored before its answer
-//     leaves, so a client that got an answer never meets an unknown
-//     outcome. A key whose work committed but whose answer was never
+//   - The first request's status and the URL of the resource it answered
+//     with are stored before its answer leaves, so a client that got an
+//     answer never meets an unknown outcome. That URL is the Location of a
+//     create, or the Content-Location of an action that answers 200 with
+//     the updated object (approve, deny, revoke): a handler whose success
+//     has a body must set one of them, or its replay has none. A key whose work committed but whose answer was never
 //     stored (a crash in between) answers 409: the work is not repeated.
 //
 // Nothing of the request or the response body is stored: a replay reads
-// Location again as the caller, so row-level security and the READ audit
+// that URL again as the caller, so row-level security and the READ audit
 // apply to it like to any GET.
 func (s *Server) idempotent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -116,6 +119,10 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		case medrec.ClaimCommitted:
 			if !cw.decided {
 				cw.decide(http.StatusOK) // the handler wrote nothing: net/http sends 200
+			}
+			if cw.wroteBody && cw.status != http.StatusNoContent && answeredResource(cw.Header()) == "" {
+				loggerFrom(r.Context()).ErrorContext(r.Context(),
+					"idempotent POST answered a body without Location or Content-Location: its replays will have none")
 			}
 		case medrec.ClaimUncertain:
 			loggerFrom(r.Context()).WarnContext(r.Context(), "idempotency key committed or not, unknown: it answers 409 until it expires")
@@ -175,7 +182,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, key string, fp *
 		}
 	}
 	h := w.Header()
-	for _, name := range []string{"Content-Type", "ETag", "Location"} {
+	for _, name := range []string{"Content-Type", "ETag", "Location", "Content-Location"} {
 		h.Del(name) // whatever a held-back answer set
 	}
 	h.Set("Idempotent-Replayed", "true")
@@ -187,7 +194,13 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, key string, fp *
 		return
 	}
 	if prev.Location != "" {
-		h.Set("Location", prev.Location)
+		// The stored URL goes back in the header it came from: Location
+		// for a 201 Created, Content-Location for any other answer.
+		if prev.Status == http.StatusCreated {
+			h.Set("Location", prev.Location)
+		} else {
+			h.Set("Content-Location", prev.Location)
+		}
 	}
 	if prev.Location == "" || prev.Status == http.StatusNoContent {
 		w.WriteHeader(prev.Status)
@@ -195,7 +208,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, key string, fp *
 	}
 	// The body is the resource as it is now, read as the caller. If it
 	// cannot be read (erased since, no longer in the caller's care, or a
-	// Location without a GET route) the replay has no body.
+	// URL without a GET route) the replay has no body.
 	get := s.readAsCaller(r, prev.Location)
 	if get == nil || get.status != http.StatusOK {
 		w.WriteHeader(prev.Status)
@@ -294,15 +307,26 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 // When the handler answers, the claim's fate is settled (the service's
 // transaction has ended): if another request holds the key, the answer is
 // held back for the replay; if this request's claim committed, its status
-// and Location are stored before the answer goes out.
+// and answeredResource are stored before the answer goes out.
 type claimWriter struct {
 	http.ResponseWriter
 	s     *Server
 	r     *http.Request
 	claim *medrec.IdempotencyClaim
 
-	decided, suppress bool
-	status            int
+	decided, suppress, wroteBody bool
+	status                       int
+}
+
+// answeredResource is the URL of the resource an answer shows, which a
+// replay reads again: the Location of a create, else the Content-Location
+// of an action answering the updated object. The store keeps one URL; the
+// replay puts it back as Location for 201 and Content-Location otherwise.
+func answeredResource(h http.Header) string {
+	if v := h.Get("Location"); v != "" {
+		return v
+	}
+	return h.Get("Content-Location")
 }
 
 func (cw *claimWriter) decide(status int) {
@@ -317,7 +341,7 @@ func (cw *claimWriter) decide(status int) {
 		ctx := context.WithoutCancel(cw.r.Context())
 		sum, err := cw.claim.Fingerprint()
 		if err == nil {
-			err = cw.s.idem.RecordIdempotentOutcome(ctx, cw.claim.Key, sum, status, cw.Header().Get("Location"))
+			err = cw.s.idem.RecordIdempotentOutcome(ctx, cw.claim.Key, sum, status, answeredResource(cw.Header()))
 		}
 		if err != nil {
 			// The work stands; retries of the key will answer 409.
@@ -342,6 +366,9 @@ func (cw *claimWriter) WriteHeader(status int) {
 func (cw *claimWriter) Write(b []byte) (int, error) {
 	if !cw.decided {
 		cw.WriteHeader(http.StatusOK)
+	}
+	if len(b) > 0 {
+		cw.wroteBody = true
 	}
 	if cw.suppress {
 		return len(b), nil

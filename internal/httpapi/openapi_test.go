@@ -160,6 +160,9 @@ func TestOpenAPICheckerCatchesMismatches(t *testing.T) {
 	doc := openapiDoc(t)
 	js := http.Header{"Content-Type": {"application/json"}}
 	problem := http.Header{"Content-Type": {"application/problem+json"}}
+	// A user answers with its ETag: the body checks below must not stop
+	// at a missing header.
+	user := http.Header{"Content-Type": {"application/json"}, "Etag": {`"1"`}}
 	tests := []struct {
 		name, method, path string
 		status             int
@@ -172,9 +175,9 @@ func TestOpenAPICheckerCatchesMismatches(t *testing.T) {
 		{"ExtraField", "GET", "/healthz", 200, js, `{"status":"ok","x":1}`, "additional"},
 		{"UndocumentedStatus", "GET", "/healthz", 418, js, `{}`, "not documented"},
 		{"UndocumentedContentType", "GET", "/healthz", 200, http.Header{"Content-Type": {"text/html"}}, `x`, "not documented"},
-		{"BadEnum", "GET", "/api/v1/users/0b5c4e0e-5b1e-4c1a-9d33-2a3f8f1b6a11", 200, js,
+		{"BadEnum", "GET", "/api/v1/users/0b5c4e0e-5b1e-4c1a-9d33-2a3f8f1b6a11", 200, user,
 			`{"id":"0b5c4e0e-5b1e-4c1a-9d33-2a3f8f1b6a11","email":"a@b.org","role":"admin","status":"ACTIVE","mfa_enabled":false,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}`, "role"},
-		{"BadFormat", "GET", "/api/v1/users/0b5c4e0e-5b1e-4c1a-9d33-2a3f8f1b6a11", 200, js,
+		{"BadFormat", "GET", "/api/v1/users/0b5c4e0e-5b1e-4c1a-9d33-2a3f8f1b6a11", 200, user,
 			`{"id":"nope","email":"a@b.org","role":"ADMIN","status":"ACTIVE","mfa_enabled":false,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}`, "uuid"},
 		{"400WithoutErrors", "POST", "/api/v1/auth/login", 400, problem, `{"type":"urn:medrec:problem:invalid","title":"Bad Request","status":400}`, "errors"},
 		{"RequiredHeaderMissing", "GET", "/api/v1/me", 401, problem,

@@ -42,6 +42,7 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/users/"+u.ID)
+	setETag(w, u.UpdatedAt)
 	respond(w, r, http.StatusCreated, u)
 }
 
@@ -98,6 +99,7 @@ func (s *Server) handleUserGet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	setETag(w, u.UpdatedAt)
 	respond(w, r, http.StatusOK, u)
 }
 
@@ -114,10 +116,16 @@ func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	u, err := s.users.UpdateUser(r.Context(), r.PathValue("id"), medrec.UserUpdate{Role: in.Role, Status: in.Status})
+	match, err := ifMatch(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
+	u, err := s.users.UpdateUser(r.Context(), r.PathValue("id"), medrec.UserUpdate{Role: in.Role, Status: in.Status}, match)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	setETag(w, u.UpdatedAt)
 	respond(w, r, http.StatusOK, u)
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -136,9 +137,9 @@ func (s *UserService) FindUsers(ctx context.Context, f medrec.UserFilter) ([]*me
 	return users, next, nil
 }
 
-// UpdateUser changes a user's role or status. The audit trigger records who
+// UpdateUser changes a user's role or status, conditionally on ifMatch. The audit trigger records who
 // did it, and revoke_user_sessions ends the user's sessions.
-func (s *UserService) UpdateUser(ctx context.Context, id string, u medrec.UserUpdate) (*medrec.User, error) {
+func (s *UserService) UpdateUser(ctx context.Context, id string, u medrec.UserUpdate, ifMatch *time.Time) (*medrec.User, error) {
 	if err := u.Validate(); err != nil {
 		return nil, err
 	}
@@ -149,7 +150,7 @@ func (s *UserService) UpdateUser(ctx context.Context, id string, u medrec.UserUp
 	if !isUUID(id) {
 		return nil, medrec.Errorf(medrec.ENOTFOUND, "user not found")
 	}
-	params := dbsqlc.UserUpdateParams{ID: id}
+	params := dbsqlc.UserUpdateParams{ID: id, IfMatch: ifMatch}
 	if u.Role != nil {
 		params.Role = ptr(string(*u.Role))
 	}
@@ -157,8 +158,16 @@ func (s *UserService) UpdateUser(ctx context.Context, id string, u medrec.UserUp
 		params.Status = ptr(string(*u.Status))
 	}
 	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := dbsqlc.New(tx).UserUpdate(ctx, params)
-		return translate(err)
+		q := dbsqlc.New(tx)
+		_, err := q.UserUpdate(ctx, params)
+		if err = translate(err); medrec.ErrorCode(err) == medrec.ENOTFOUND && ifMatch != nil {
+			// No row matched: the user is gone, or If-Match kept it
+			// from matching.
+			if _, gerr := q.UserGet(ctx, id); gerr == nil {
+				return medrec.Errorf(medrec.EPRECONDITION, "the user changed since the version in If-Match")
+			}
+		}
+		return err
 	})
 	if medrec.ErrorCode(err) == medrec.ENOTFOUND {
 		return nil, medrec.Errorf(medrec.ENOTFOUND, "user not found")

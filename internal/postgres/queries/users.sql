@@ -42,4 +42,5 @@ SET role = coalesce(sqlc.narg(role)::text, role),
     status = coalesce(sqlc.narg(status)::text, status),
     failed_login_count = CASE WHEN sqlc.narg(status)::text = 'ACTIVE' THEN 0 ELSE failed_login_count END
 WHERE id = @id
+  AND (sqlc.narg(if_match)::timestamptz IS NULL OR updated_at = sqlc.narg(if_match)::timestamptz)
 RETURNING id;

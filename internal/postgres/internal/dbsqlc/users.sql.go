@@ -194,18 +194,25 @@ SET role = coalesce($1::text, role),
     status = coalesce($2::text, status),
     failed_login_count = CASE WHEN $2::text = 'ACTIVE' THEN 0 ELSE failed_login_count END
 WHERE id = $3
+  AND ($4::timestamptz IS NULL OR updated_at = $4::timestamptz)
 RETURNING id
 `
 
 type UserUpdateParams struct {
-	Role   *string
-	Status *string
-	ID     string
+	Role    *string
+	Status  *string
+	ID      string
+	IfMatch *time.Time
 }
 
 // Unlocking (status back to ACTIVE) also forgets the failed sign-ins.
 func (q *Queries) UserUpdate(ctx context.Context, arg UserUpdateParams) (string, error) {
-	row := q.db.QueryRow(ctx, userUpdate, arg.Role, arg.Status, arg.ID)
+	row := q.db.QueryRow(ctx, userUpdate,
+		arg.Role,
+		arg.Status,
+		arg.ID,
+		arg.IfMatch,
+	)
 	var id string
 	err := row.Scan(&id)
 	return id, err
