@@ -4,6 +4,7 @@
 //	medrec migrate up|down|status        manage the schema
 //	medrec user create --email E --role R   add a user; the password is read from stdin
 //	medrec demo --patients N             load synthetic data
+//	medrec bench                         benchmark the API against raw SQL on demo data
 //
 // Configuration comes from flags and MEDREC_* / DATABASE_URL environment
 // variables (see config.go and the README).
@@ -33,6 +34,7 @@ commands:
   migrate up|down [-all]|status         apply, roll back or list migrations
   user create -email E -role R          create a user; the password is read from stdin
   demo [-patients N] [-force]           load synthetic patients, doctors, reports and prescriptions
+  bench [-duration D] [-concurrency N]  benchmark the API against raw SQL on demo data
 
 Run "medrec <command> -h" for its flags.
 `
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = runUser(ctx, args, getenv, stdin, stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		err = runBench(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
