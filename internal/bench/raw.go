@@ -59,33 +59,13 @@ const sqlPatientGet = `
 SELECT id, first_name, last_name, dob, gender, email, phone, status, created_at, updated_at
 FROM patients WHERE id = $1`
 
-// HistoryGet (queries/history.sql).
+// The service's history query (internal/postgres history.go): one
+// function call that checks the caller's access to this one patient and
+// reads the three tables.
 const sqlHistory = `
-SELECT p.id, p.first_name, p.last_name, p.dob, p.gender, p.email, p.phone, p.status,
-    p.created_at, p.updated_at,
-    coalesce((
-        SELECT json_agg(json_build_object(
-            'id', r.id, 'patient_id', r.patient_id, 'doctor_id', r.doctor_id,
-            'doctor_name', d.first_name || ' ' || d.last_name,
-            'title', r.title, 'report_type', r.report_type, 'storage_url', r.storage_url,
-            'summary', r.summary, 'report_date', r.report_date, 'status', r.status,
-            'created_at', r.created_at, 'updated_at', r.updated_at)
-            ORDER BY r.report_date DESC, r.created_at DESC, r.id)
-        FROM medical_reports r JOIN doctors d ON d.id = r.doctor_id
-        WHERE r.patient_id = p.id), '[]')::jsonb AS reports,
-    coalesce((
-        SELECT json_agg(json_build_object(
-            'id', pr.id, 'patient_id', pr.patient_id, 'doctor_id', pr.doctor_id,
-            'doctor_name', d.first_name || ' ' || d.last_name,
-            'drug_name', pr.drug_name, 'dosage', pr.dosage, 'frequency', pr.frequency,
-            'route', pr.route, 'start_date', pr.start_date, 'end_date', pr.end_date,
-            'status', CASE WHEN pr.status = 'ACTIVE' AND pr.end_date < current_date THEN 'COMPLETED' ELSE pr.status END,
-            'created_at', pr.created_at, 'updated_at', pr.updated_at)
-            ORDER BY pr.start_date DESC, pr.created_at DESC, pr.id)
-        FROM prescriptions pr JOIN doctors d ON d.id = pr.doctor_id
-        WHERE pr.patient_id = p.id), '[]')::jsonb AS prescriptions
-FROM patients p
-WHERE p.id = $1`
+SELECT id, first_name, last_name, dob, gender, email, phone, status, created_at, updated_at,
+       reports, prescriptions
+FROM medrec_patient_history($1)`
 
 // SpecHistory is the spec's "Get Patient's Complete Medical History"
 // sample query (shared/spec/medical-system-schema.md, "Sample Queries"),
@@ -126,6 +106,7 @@ FROM prescriptions pr
 JOIN patients p ON pr.patient_id = p.id
 JOIN doctors d ON pr.doctor_id = d.id
 WHERE pr.status = 'ACTIVE'
+  AND pr.patient_id IN (SELECT medrec_patients_in_care())
   AND pr.end_date BETWEEN current_date AND current_date + $1::integer
   AND (pr.end_date, pr.id) > (coalesce($2::date, '-infinity'::date),
                               coalesce($3::uuid, '00000000-0000-0000-0000-000000000000'::uuid))

@@ -21,15 +21,16 @@ type AiRequestLog struct {
 }
 
 type AuditLog struct {
-	ID        string
-	TableName string
-	RecordID  string
-	Action    string
-	UserID    *string
-	ChangedAt time.Time
-	OldValues []byte
-	NewValues []byte
-	PatientID *string
+	ID                string
+	TableName         string
+	RecordID          string
+	Action            string
+	UserID            *string
+	ChangedAt         time.Time
+	OldValues         []byte
+	NewValues         []byte
+	PatientID         *string
+	EmergencyAccessID *string
 }
 
 type CareTeam struct {
