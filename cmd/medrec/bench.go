@@ -111,7 +111,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 			{Label: rawLabel, Kind: bench.KindRaw, Op: raw.History(c.Identity, subjects.OrdinaryPatient)},
 			{Label: specLabel, Kind: bench.KindSpec, Op: raw.SpecHistory(c.Identity, subjects.OrdinaryPatient)},
 		}},
-		{Name: fmt.Sprintf("GET history, heavy (%d+%d)", size.HeavyReports, size.HeavyRx), Variants: []bench.Variant{
+		{Name: fmt.Sprintf("GET history, heavy (%d+%d)", size.HeavyReports, size.HeavyRx), SpecCheck: true, Variants: []bench.Variant{
 			{Label: apiLabel, Kind: bench.KindAPI, Op: api.Get(h, "/api/v1/patients/"+subjects.HeavyPatient+"/history")},
 			{Label: rawLabel, Kind: bench.KindRaw, Op: raw.History(h.Identity, subjects.HeavyPatient)},
 			{Label: specLabel, Kind: bench.KindSpec, Op: raw.SpecHistory(h.Identity, subjects.HeavyPatient)},
