@@ -39,8 +39,8 @@ func WriteTable(w io.Writer, results []Result) {
 			if m.Errors > 0 {
 				ratio = strings.TrimSpace(ratio + fmt.Sprintf(" (%d errors)", m.Errors))
 			}
-			fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %.2f | %.1f | %s |\n",
-				r.Scenario, m.Label, m.OpsPerSec(), ms(m.Percentile(50)), ms(m.Percentile(99)), tail(m), ratio)
+			fmt.Fprintf(w, "| %s | %s | %s | %.2f | %.2f | %.1f | %s |\n",
+				r.Scenario, m.Label, rate(m.OpsPerSec()), ms(m.Percentile(50)), ms(m.Percentile(99)), tail(m), ratio)
 		}
 	}
 }
@@ -100,6 +100,18 @@ func find(r Result, k Kind) *Measure {
 		}
 	}
 	return nil
+}
+
+// rate formats a throughput with three significant digits or more, so that
+// a slow variant (the spec's query: a few per second) does not read as 0.
+func rate(opsPerSec float64) string {
+	switch {
+	case opsPerSec >= 100:
+		return fmt.Sprintf("%.0f", opsPerSec)
+	case opsPerSec >= 10:
+		return fmt.Sprintf("%.1f", opsPerSec)
+	}
+	return fmt.Sprintf("%.2f", opsPerSec)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
