@@ -7,7 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +30,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	concurrency := fs.Int("concurrency", 8, "concurrent clients")
 	rounds := fs.Int("rounds", 2, "times the variants of a scenario alternate (the duration is split over them)")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured time per variant before measuring")
+	only := fs.String("only", "", "run only the scenarios whose name contains this")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the process (server and clients) to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: medrec bench [-duration D] [-concurrency N] [-rounds N] [-warmup D]")
 		fmt.Fprintln(stderr, "Benchmarks the API against raw SQL on the data of `medrec demo` (load it first).")
@@ -127,6 +133,20 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		}},
 	}
 
+	if *only != "" {
+		scenarios = slices.DeleteFunc(scenarios, func(s bench.Scenario) bool { return !strings.Contains(s.Name, *only) })
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	started := time.Now()
 	results, err := bench.Run(ctx, scenarios, bench.Options{
 		Duration: *duration, Concurrency: *concurrency, Rounds: *rounds, Warmup: *warmup,

@@ -45,16 +45,18 @@ func (s *HistoryService) FindHistory(ctx context.Context, patientID string) (*me
 	if !isUUID(patientID) {
 		return nil, errPatientNotFound
 	}
-	var h *medrec.History
+	var (
+		h             *medrec.History
+		reports, rxes []byte
+	)
 	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
 		var row struct {
 			ID, FirstName, LastName, Gender, Status string
 			Dob, CreatedAt, UpdatedAt               time.Time
 			Email, Phone                            *string
-			Reports, Prescriptions                  []byte
 		}
 		err := tx.QueryRow(ctx, historyGet, patientID).Scan(&row.ID, &row.FirstName, &row.LastName, &row.Dob,
-			&row.Gender, &row.Email, &row.Phone, &row.Status, &row.CreatedAt, &row.UpdatedAt, &row.Reports, &row.Prescriptions)
+			&row.Gender, &row.Email, &row.Phone, &row.Status, &row.CreatedAt, &row.UpdatedAt, &reports, &rxes)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errPatientNotFound
 		} else if err != nil {
@@ -69,16 +71,20 @@ func (s *HistoryService) FindHistory(ctx context.Context, patientID string) (*me
 			Reports:       []*medrec.Report{},
 			Prescriptions: []*medrec.Prescription{},
 		}
-		if err := json.Unmarshal(row.Reports, &h.Reports); err != nil {
-			return fmt.Errorf("decode reports: %w", err)
-		}
-		if err := json.Unmarshal(row.Prescriptions, &h.Prescriptions); err != nil {
-			return fmt.Errorf("decode prescriptions: %w", err)
-		}
 		return recordRead(ctx, tx, ReadAccess{Table: "patients", RecordID: patientID, PatientID: patientID, What: "history"})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load history of patient %s: %w", patientID, err)
+	}
+	// Decoded after the commit: for a patient with hundreds of records
+	// that is milliseconds of CPU, during which an open transaction would
+	// hold one of the pool's few connections idle (measured: the heavy
+	// patient's history ran at a fifth of the raw SQL's throughput).
+	if err := json.Unmarshal(reports, &h.Reports); err != nil {
+		return nil, fmt.Errorf("load history of patient %s: decode reports: %w", patientID, err)
+	}
+	if err := json.Unmarshal(rxes, &h.Prescriptions); err != nil {
+		return nil, fmt.Errorf("load history of patient %s: decode prescriptions: %w", patientID, err)
 	}
 	return h, nil
 }
