@@ -5,6 +5,7 @@
 //	medrec user create --email E --role R   add a user; the password is read from stdin
 //	medrec demo --patients N             load synthetic data
 //	medrec audit verify|export|archive   check, export or archive the audit log
+//	medrec bench                         benchmark the API against raw SQL on demo data
 //
 // Configuration comes from flags and MEDREC_* / DATABASE_URL environment
 // variables (see config.go and the README).
@@ -35,6 +36,7 @@ commands:
   user create -email E -role R          create a user; the password is read from stdin
   demo [-patients N] [-force]           load synthetic patients, doctors, reports and prescriptions
   audit verify|export|archive           check the audit log's hash chain, export it, archive old months
+  bench [-duration D] [-concurrency N]  benchmark the API against raw SQL on demo data
 
 Run "medrec <command> -h" for its flags.
 `
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = runDemo(ctx, args, getenv, stdout, stderr)
 	case "audit":
 		err = runAudit(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		err = runBench(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

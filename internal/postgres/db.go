@@ -44,6 +44,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	return &DB{pool: pool}, nil
 }
 
+// Pool is the service's connection pool itself, for `medrec bench`: its
+// raw-SQL baseline must queue for the same connections the service uses.
+// Nothing else should run SQL on it outside this package.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
 // Close waits for borrowed connections to return and closes the pool.
 func (db *DB) Close() { db.pool.Close() }
 

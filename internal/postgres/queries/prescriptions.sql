@@ -55,8 +55,13 @@ RETURNING id, patient_id, doctor_id, drug_name, dosage, frequency, route, start_
 -- name: PrescriptionExpiring :many
 -- The spec's "active prescriptions expiring soon" for the patients in the
 -- caller's care (row-level security), soonest first, keyset-paginated on
--- (end_date, id): idx_prescriptions_active_end_date_id serves the range,
--- the order and the cursor. The cursor defaults are below any real row.
+-- (end_date, id). The cursor defaults are below any real row.
+-- The in-care condition repeats what row-level security enforces anyway,
+-- so that the planner can start from the caller's patients: at a million
+-- patients a week of expiring prescriptions is 200,000 rows, of which a
+-- clinician's few hundred patients hold a few hundred. It then probes
+-- idx_prescriptions_active_patient_end (migration 00015) per patient
+-- instead of walking idx_prescriptions_active_end_date_id through everyone's.
 SELECT pr.id, pr.patient_id,
     (p.first_name || ' ' || p.last_name)::text AS patient_name,
     pr.drug_name, pr.end_date::date AS end_date,
@@ -65,6 +70,7 @@ FROM prescriptions pr
 JOIN patients p ON pr.patient_id = p.id
 JOIN doctors d ON pr.doctor_id = d.id
 WHERE pr.status = 'ACTIVE'
+  AND pr.patient_id IN (SELECT medrec_patients_in_care())
   AND pr.end_date BETWEEN current_date AND current_date + @days::integer
   AND (pr.end_date, pr.id) > (coalesce(sqlc.narg(after_end)::date, '-infinity'::date),
                               coalesce(sqlc.narg(after_id)::uuid, '00000000-0000-0000-0000-000000000000'::uuid))
