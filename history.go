@@ -1,16 +1,23 @@
 package medrec
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+)
 
 // History is a patient's complete medical history: the spec's sample query
 // of that name, without its reports × prescriptions row multiplication.
-// Reports and Prescriptions hold the same objects their own routes return,
-// plus DoctorName; a patient with none has an empty list (the spec's query
-// yields one element of nulls there).
+//
+// Reports and Prescriptions are JSON arrays as the database builds them:
+// each element is the object the resource's own route returns (Report,
+// Prescription), plus doctor_name, and a patient with none has [] (the
+// spec's query yields one element of nulls there). They stay JSON because
+// the history only passes them on: decoding hundreds of records into
+// structs to encode them again was most of the route's CPU.
 type History struct {
 	Patient       *Patient        `json:"patient"`
-	Reports       []*Report       `json:"reports"`
-	Prescriptions []*Prescription `json:"prescriptions"`
+	Reports       json.RawMessage `json:"reports"`
+	Prescriptions json.RawMessage `json:"prescriptions"`
 }
 
 // HistoryService reads medical histories.

@@ -20,10 +20,17 @@ func TestPatientHistory(t *testing.T) {
 	p2 := e.addPrescription(e.patient, colleague, "Ibuprofen", "ACTIVE", "current_date - 1") // expired: shown COMPLETED
 	e.addPrescription(e.other, colleague, "Elsewhere", "ACTIVE", "NULL")                     // by e.doctor it would be "treated"
 
-	get := func(token, patientID string) (medrec.History, response) {
+	// The history as a client reads it (the service passes its lists on as
+	// JSON; the test client checks them against the OpenAPI document).
+	type history struct {
+		Patient       *medrec.Patient        `json:"patient"`
+		Reports       []*medrec.Report       `json:"reports"`
+		Prescriptions []*medrec.Prescription `json:"prescriptions"`
+	}
+	get := func(token, patientID string) (history, response) {
 		t.Helper()
 		r := e.call("GET", "/api/v1/patients/"+patientID+"/history", token, nil)
-		var h medrec.History
+		var h history
 		if r.status == http.StatusOK {
 			r.json(t, &h)
 		}

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -130,17 +131,34 @@ func specHistory(t *testing.T, conn *pgx.Conn, patientID string) (reports, presc
 	return reports, prescriptions
 }
 
-// historyKeys is what the service returned, in the same shape.
-func historyKeys(h *medrec.History) (reports, prescriptions []string) {
-	for _, r := range h.Reports {
+// historyKeys is what the service returned, in the same shape: its lists
+// decoded from the JSON it passes on, strictly, into the types of the
+// reports and prescriptions routes (an unknown field, or a date or time in
+// another format, fails the test).
+func historyKeys(t *testing.T, h *medrec.History) (reports, prescriptions []string) {
+	t.Helper()
+	var reps []medrec.Report
+	var rx []medrec.Prescription
+	decodeStrict(t, h.Reports, &reps)
+	decodeStrict(t, h.Prescriptions, &rx)
+	for _, r := range reps {
 		reports = append(reports, strings.Join([]string{r.ID, r.Title, r.ReportType, r.ReportDate.Format(time.DateOnly), r.DoctorName}, "|"))
 	}
-	for _, p := range h.Prescriptions {
+	for _, p := range rx {
 		prescriptions = append(prescriptions, strings.Join([]string{p.ID, p.DrugName, p.Dosage, p.DoctorName}, "|"))
 	}
 	slices.Sort(reports)
 	slices.Sort(prescriptions)
 	return reports, prescriptions
+}
+
+func decodeStrict(t *testing.T, raw []byte, dst any) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		t.Fatalf("decode %s: %v", raw, err)
+	}
 }
 
 // TestHistoryMatchesTheSpecQueryWithoutItsRowMultiplication checks that
@@ -182,7 +200,11 @@ func TestHistoryMatchesTheSpecQueryWithoutItsRowMultiplication(t *testing.T) {
 			if h.Patient.ID != c.patient || h.Reports == nil || h.Prescriptions == nil {
 				t.Fatalf("history %+v", h)
 			}
-			gotReps, gotRx := historyKeys(h)
+			// None is an empty list, not null.
+			if c.n == 0 && string(h.Reports) != "[]" || c.m == 0 && string(h.Prescriptions) != "[]" {
+				t.Errorf("empty lists: reports %s, prescriptions %s; want []", h.Reports, h.Prescriptions)
+			}
+			gotReps, gotRx := historyKeys(t, h)
 			specReps, specRx := specHistory(t, owner, c.patient)
 			// The spec's null element stands for "none": the one place we differ.
 			if c.n == 0 {
@@ -244,7 +266,7 @@ func TestHistoryMatchesTheSpecQueryWithoutItsRowMultiplication(t *testing.T) {
 }
 
 // historyPlanRows runs the body of our history query (the function
-// medrec_patient_history, migration 00015) under EXPLAIN ANALYZE as the
+// medrec_patient_history, migration 00020) under EXPLAIN ANALYZE as the
 // owner, without its access check (the owner has no identity), and returns
 // the rows its scans of medical_reports and prescriptions produced, and the
 // most rows any node produced.
@@ -354,7 +376,7 @@ func TestExpiringPrescriptionsUseThePartialIndex(t *testing.T) {
 		}
 		plan := strings.Join(lines, "\n")
 		// Either partial index of ACTIVE prescriptions: by end date, or
-		// (migration 00015) by the caller's patients and end date.
+		// (migration 00020) by the caller's patients and end date.
 		if !strings.Contains(plan, "idx_prescriptions_active_end_date_id") && !strings.Contains(plan, "idx_prescriptions_active_patient_end") ||
 			strings.Contains(plan, "Seq Scan on prescriptions") {
 			t.Errorf("expiring plan (args %v) does not use the partial index:\n%s", args, plan)
