@@ -24,10 +24,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %T response: %w", v, err)
 	}
+	writeJSONBody(w, status, append(body, '\n'))
+	return nil
+}
+
+// writeJSONBody answers with body, a JSON document already encoded.
+func writeJSONBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
-	return nil
+	_, _ = w.Write(body)
 }
 
 // respond writes v as the JSON response, or, in the one case writeJSON can
