@@ -168,7 +168,7 @@ func Load(ctx context.Context, ownerURL string, o Options) (*Result, error) {
 	// VACUUM (ANALYZE) after the commit: the planner needs statistics
 	// before the first query on a table that just grew from nothing to
 	// millions of rows, and the visibility map lets the in-care set's arms
-	// be index-only scans (migration 00015) from the first request instead
+	// be index-only scans (migration 00020) from the first request instead
 	// of after autovacuum comes round. Outside the load it holds no locks
 	// any longer (and VACUUM cannot run in a transaction anyway).
 	t := time.Now()

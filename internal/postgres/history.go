@@ -46,16 +46,14 @@ func (s *HistoryService) FindHistory(ctx context.Context, patientID string) (*me
 	if !isUUID(patientID) {
 		return nil, errPatientNotFound
 	}
-	var (
-		h             *medrec.History
-		reports, rxes []byte
-	)
+	var h *medrec.History
 	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
 		var row struct {
 			ID, FirstName, LastName, Gender, Status string
 			Dob, CreatedAt, UpdatedAt               time.Time
 			Email, Phone                            *string
 		}
+		var reports, rxes []byte // copies pgx made: they outlive the row
 		err := tx.QueryRow(ctx, historyGet, patientID).Scan(&row.ID, &row.FirstName, &row.LastName, &row.Dob,
 			&row.Gender, &row.Email, &row.Phone, &row.Status, &row.CreatedAt, &row.UpdatedAt, &reports, &rxes)
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -60,7 +60,7 @@ RETURNING id, patient_id, doctor_id, drug_name, dosage, frequency, route, start_
 -- so that the planner can start from the caller's patients: at a million
 -- patients a week of expiring prescriptions is 200,000 rows, of which a
 -- clinician's few hundred patients hold a few hundred. It then probes
--- idx_prescriptions_active_patient_end (migration 00015) per patient
+-- idx_prescriptions_active_patient_end (migration 00020) per patient
 -- instead of walking idx_prescriptions_active_end_date_id through everyone's.
 SELECT pr.id, pr.patient_id,
     (p.first_name || ' ' || p.last_name)::text AS patient_name,

@@ -134,7 +134,7 @@ type PrescriptionExpiringRow struct {
 // so that the planner can start from the caller's patients: at a million
 // patients a week of expiring prescriptions is 200,000 rows, of which a
 // clinician's few hundred patients hold a few hundred. It then probes
-// idx_prescriptions_active_patient_end (migration 00015) per patient
+// idx_prescriptions_active_patient_end (migration 00020) per patient
 // instead of walking idx_prescriptions_active_end_date_id through everyone's.
 func (q *Queries) PrescriptionExpiring(ctx context.Context, arg PrescriptionExpiringParams) ([]PrescriptionExpiringRow, error) {
 	rows, err := q.db.Query(ctx, prescriptionExpiring,
