@@ -199,9 +199,11 @@ func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted []AuditHead) 
 		if base >= 0 {
 			rep.Anchored++
 			w.next, w.prev = as[base].seq+1, as[base].hash
-			for _, a := range as[base+1:] {
-				w.bridge[a.seq] = a.hash
-			}
+		}
+		// Archived rows sequenced after the first live one (stragglers
+		// from an earlier month), also when no archived row precedes it.
+		for _, a := range as[base+1:] {
+			w.bridge[a.seq] = a.hash
 		}
 	}
 	// bridge steps over archived rows (anchors) up to, not including, seq
