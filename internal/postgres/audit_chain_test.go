@@ -818,3 +818,50 @@ func TestAuditChainContinuesAfterAnArchivedStraggler(t *testing.T) {
 		t.Fatalf("after archiving a straggler: %v", rep.Breaks)
 	}
 }
+
+// TestAuditChainHeadsFromLogMigration: rolling 00022 back resyncs the
+// heads from the log, so 00017's trigger continues the chains written under
+// 00022, and applying 00022 again continues the chains 00017's trigger
+// wrote.
+func TestAuditChainHeadsFromLogMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newChainFixture(t) // written by 00022's trigger
+	m, err := postgres.NewMigrator(f.db.OwnerURL, postgres.AppRole{Name: pgtest.AppRoleName}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	write := func() {
+		t.Helper()
+		for i := 0; i < 3; i++ {
+			if _, err := f.owner.Exec(ctx, `INSERT INTO patients (first_name, last_name, dob, gender) VALUES ('Mig', 'Ration', '1990-01-01', 'OTHER')`); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rollBackTo(ctx, t, m, 21)
+	var behind int
+	if err := f.owner.QueryRow(ctx, `
+		SELECT count(*) FROM audit_chain_head h
+		WHERE EXISTS (SELECT 1 FROM audit_log a WHERE a.chain_stripe = h.stripe)
+		  AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.chain_stripe = h.stripe
+		                  AND a.chain_seq = h.last_seq AND a.row_hash = h.last_hash
+		                  AND a.chain_seq = (SELECT max(b.chain_seq) FROM audit_log b WHERE b.chain_stripe = h.stripe))`).Scan(&behind); err != nil {
+		t.Fatal(err)
+	}
+	if behind != 0 {
+		t.Fatalf("after rolling 00022 back, %d heads are not at their stripe's last row", behind)
+	}
+	write()
+	if rep := f.verify(t); !rep.OK() {
+		t.Fatalf("00017's trigger after rolling 00022 back: %v", rep.Breaks)
+	}
+	if err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	write()
+	if rep := f.verify(t); !rep.OK() {
+		t.Fatalf("00022's trigger after applying it again: %v", rep.Breaks)
+	}
+}
