@@ -128,6 +128,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.idempotency = postgres.NewIdempotencyService(m.pool)
 	m.sweepIdempotencyKeys(ctx)
 	m.ensureAuditPartitions(ctx)
+	m.checkpointAuditChain(ctx)
 
 	if err := m.openReports(); err != nil {
 		return err
@@ -281,8 +282,17 @@ func (m *Main) ensureAuditPartitions(ctx context.Context) {
 	}
 }
 
+// checkpointAuditChain records each audit stripe's last row as its
+// checkpoint (migration 00022), so that verify catches the removal of rows
+// written before it. A failure is logged; the next sweep tries again.
+func (m *Main) checkpointAuditChain(ctx context.Context) {
+	if _, err := m.pool.CheckpointAuditChain(ctx); err != nil && ctx.Err() == nil {
+		m.log.Warn("audit checkpoint", "error", err)
+	}
+}
+
 // startSweep runs the sweeps (prescriptions, idempotency keys, audit
-// partitions) every interval, and the emergency sweep every
+// partitions and checkpoints) every interval, and the emergency sweep every
 // emergencySweepInterval, until Close. Each sweep is idempotent and the
 // database ones run under an advisory lock, so several medrec processes may
 // run them side by side.
@@ -306,6 +316,7 @@ func (m *Main) startSweep(interval time.Duration) {
 			case <-emergency.C:
 				m.sweepEmergency(ctx)
 				m.ensureAuditPartitions(ctx)
+				m.checkpointAuditChain(ctx)
 			}
 		}
 	}()

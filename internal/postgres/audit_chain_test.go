@@ -109,6 +109,17 @@ func (f chainFixture) middle(t *testing.T) (int, int64) {
 	return stripe, n
 }
 
+// checkpoint records every stripe's last row in audit_chain_head, as the
+// service's sweep does, and returns how many stripes moved.
+func (f chainFixture) checkpoint(t *testing.T) int {
+	t.Helper()
+	var moved int
+	if err := f.owner.QueryRow(context.Background(), `SELECT medrec_audit_checkpoint()`).Scan(&moved); err != nil {
+		t.Fatal(err)
+	}
+	return moved
+}
+
 func (f chainFixture) verify(t *testing.T) *postgres.AuditVerifyReport {
 	t.Helper()
 	rep, err := postgres.VerifyAuditChain(context.Background(), f.owner, nil)
@@ -186,8 +197,29 @@ func TestAuditChainCatchesSuperuserTampering(t *testing.T) {
 		t.Parallel()
 		f := newChainFixture(t)
 		s, n := f.middle(t)
+		// Only a row a checkpoint has covered (the service takes one every
+		// minute) is caught this way; a newer one needs verify -anchor
+		// (TestAuditChainConsistentRewriteNeedsAnAnchor).
+		f.checkpoint(t)
 		f.superuser(t, `DELETE FROM audit_log WHERE id = $1`, f.row(t, s, n))
 		wantBreak(t, f.verify(t), s, n, "", "missing at the end")
+	})
+	t.Run("NewestRowRewritten", func(t *testing.T) {
+		t.Parallel()
+		f := newChainFixture(t)
+		s, n := f.middle(t)
+		f.checkpoint(t)
+		// The newest row replaced by a forged one, consistently chained
+		// from its predecessor: only the checkpoint's hash tells.
+		id := f.row(t, s, n)
+		f.superuser(t, `
+			UPDATE audit_log a SET user_id = gen_random_uuid() WHERE a.id = $1`, id)
+		f.superuser(t, `
+			UPDATE audit_log a SET row_hash = sha256(p.row_hash || medrec_audit_row_bytes(a.id, a.chain_stripe,
+			       a.chain_seq, a.table_name, a.record_id, a.action, a.user_id, a.changed_at, a.patient_id,
+			       a.emergency_access_id, a.payload_digest))
+			FROM audit_log p WHERE a.id = $1 AND p.chain_stripe = a.chain_stripe AND p.chain_seq = a.chain_seq - 1`, id)
+		wantBreak(t, f.verify(t), s, n, id, "differs from its checkpoint")
 	})
 	t.Run("RowInserted", func(t *testing.T) {
 		t.Parallel()
@@ -403,7 +435,9 @@ func TestAuditArchiveKeepsTheChainVerifiable(t *testing.T) {
 	if rep := f.verify(t); !rep.OK() {
 		t.Fatalf("after detaching February: %v", rep.Breaks)
 	}
-	// A deletion among what is left is still caught.
+	// A deletion among what is left is still caught (the March row is its
+	// stripe's newest: caught once a checkpoint covers it).
+	f.checkpoint(t)
 	var march string
 	if err := f.owner.QueryRow(ctx, `SELECT id::text FROM audit_log WHERE table_name = 'demo'`).Scan(&march); err != nil {
 		t.Fatal(err)
@@ -614,5 +648,220 @@ func rollBackTo(ctx context.Context, t *testing.T, m *postgres.Migrator, version
 		if err := m.Down(ctx, false); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestAuditCheckpoint: the service role may take a checkpoint but not
+// touch audit_chain_head otherwise; a checkpoint moves only stripes with
+// new rows, never back, and the chain verifies against it.
+func TestAuditCheckpoint(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newChainFixture(t)
+	app := openApp(t, f.db)
+	moved, err := app.CheckpointAuditChain(ctx)
+	if err != nil || moved != 3 {
+		t.Fatalf("service role: first checkpoint moved %d stripes, %v; want 3", moved, err)
+	}
+	if moved, err := app.CheckpointAuditChain(ctx); err != nil || moved != 0 {
+		t.Fatalf("second checkpoint moved %d stripes, %v; want 0", moved, err)
+	}
+	var heads, rows int
+	if err := f.owner.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM audit_chain_head h WHERE h.last_seq > 0
+		          AND EXISTS (SELECT 1 FROM audit_log a WHERE a.chain_stripe = h.stripe
+		                      AND a.chain_seq = h.last_seq AND a.row_hash = h.last_hash)
+		          AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.chain_stripe = h.stripe AND a.chain_seq > h.last_seq)),
+		       (SELECT count(DISTINCT chain_stripe) FROM audit_log)`).Scan(&heads, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if heads != rows {
+		t.Fatalf("%d checkpoints at their stripe's last row, want %d", heads, rows)
+	}
+	if rep := f.verify(t); !rep.OK() {
+		t.Fatalf("after a checkpoint: %v", rep.Breaks)
+	}
+	// Deleting a stripe's newest row and checkpointing again does not move
+	// the checkpoint back over the hole.
+	s, n := f.middle(t)
+	f.superuser(t, `DELETE FROM audit_log WHERE chain_stripe = $1 AND chain_seq = $2`, s, n)
+	if moved := f.checkpoint(t); moved != 0 {
+		t.Fatalf("checkpoint after a deletion moved %d stripes", moved)
+	}
+	wantBreak(t, f.verify(t), s, n, "", "missing at the end")
+}
+
+// TestAuditChainRefusesSnapshotIsolation: the trigger reads a stripe's last
+// row, which a snapshot older than the stripe's lock may not show; audit
+// rows are refused outside READ COMMITTED.
+func TestAuditChainRefusesSnapshotIsolation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newChainFixture(t)
+	for _, iso := range []pgx.TxIsoLevel{pgx.RepeatableRead, pgx.Serializable} {
+		tx, err := f.owner.BeginTx(ctx, pgx.TxOptions{IsoLevel: iso})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO patients (first_name, last_name, dob, gender) VALUES ('Snap', 'Shot', '1990-01-01', 'OTHER')`)
+		tx.Rollback(ctx)
+		if sqlState(err) != "0A000" || !strings.Contains(err.Error(), "READ COMMITTED") {
+			t.Errorf("%s: audited insert = %v, want 0A000", iso, err)
+		}
+	}
+	if rep := f.verify(t); !rep.OK() {
+		t.Fatal(rep.Breaks)
+	}
+}
+
+// TestAuditChainIgnoresAForgedStripeSetting: medrec.audit_stripe is a
+// setting any caller can write. Pointing it at a stripe another
+// transaction holds, or at garbage, must neither block nor fork the chain.
+func TestAuditChainIgnoresAForgedStripeSetting(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newChainFixture(t)
+	other := pgtest.Conn(t, f.db.OwnerURL)
+	holder, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(ctx)
+	if _, err := holder.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
+		t.Fatal(err)
+	}
+	var held string
+	if err := holder.QueryRow(ctx, `SELECT current_setting('medrec.audit_stripe')`).Scan(&held); err != nil {
+		t.Fatal(err)
+	}
+	for _, forged := range []string{held, held + " 1 " + strings.Repeat("00", 32), "99", "x", "3 (0,1)"} {
+		tx, err := f.owner.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `SELECT set_config('medrec.audit_stripe', $1, true)`, forged); err != nil {
+			t.Fatal(err)
+		}
+		var stripe string
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')
+			RETURNING chain_stripe::text`).Scan(&stripe); err != nil {
+			t.Fatalf("forged %q: %v", forged, err)
+		}
+		if stripe == held {
+			t.Errorf("forged %q: wrote on stripe %s, which another transaction holds", forged, held)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := holder.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rep := f.verify(t); !rep.OK() {
+		t.Fatalf("after forged settings: %v", rep.Breaks)
+	}
+}
+
+// TestAuditChainContinuesAfterAnArchivedStraggler: a stripe whose newest
+// row (by sequence) was archived with an earlier month while an older one
+// stays live continues after the archived row, not after the live one.
+func TestAuditChainContinuesAfterAnArchivedStraggler(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newChainFixture(t)
+	for _, m := range []string{"2025-01-01", "2025-02-01"} {
+		if _, err := f.owner.Exec(ctx, `SELECT medrec_audit_create_partition($1)`, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert := func(tx pgx.Tx, at string) (stripe int, seq int64) {
+		t.Helper()
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO audit_log (table_name, record_id, action, changed_at)
+			VALUES ('demo', gen_random_uuid(), 'READ', $1::timestamptz)
+			RETURNING chain_stripe, chain_seq`, at).Scan(&stripe, &seq); err != nil {
+			t.Fatal(err)
+		}
+		return stripe, seq
+	}
+	tx, err := f.owner.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	stripe, _ := insert(tx, "2025-02-03T00:00:00Z")
+	_, last := insert(tx, "2025-01-31T23:59:59Z") // the straggler
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.checkpoint(t)
+	if _, err := postgres.ArchiveAuditLog(ctx, f.owner, time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	tx, err = f.owner.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	s, seq := insert(tx, "2025-02-04T00:00:00Z")
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s == stripe && seq != last+1 {
+		t.Fatalf("after the archived straggler at seq %d, the stripe went on at %d", last, seq)
+	}
+	if s != stripe {
+		t.Logf("the new row took stripe %d, not %d: the straggler case was not exercised", s, stripe)
+	}
+	if rep := f.verify(t); !rep.OK() {
+		t.Fatalf("after archiving a straggler: %v", rep.Breaks)
+	}
+}
+
+// TestAuditChainHeadsFromLogMigration: rolling 00022 back resyncs the
+// heads from the log, so 00017's trigger continues the chains written under
+// 00022, and applying 00022 again continues the chains 00017's trigger
+// wrote.
+func TestAuditChainHeadsFromLogMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newChainFixture(t) // written by 00022's trigger
+	m, err := postgres.NewMigrator(f.db.OwnerURL, postgres.AppRole{Name: pgtest.AppRoleName}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	write := func() {
+		t.Helper()
+		for i := 0; i < 3; i++ {
+			if _, err := f.owner.Exec(ctx, `INSERT INTO patients (first_name, last_name, dob, gender) VALUES ('Mig', 'Ration', '1990-01-01', 'OTHER')`); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rollBackTo(ctx, t, m, 21)
+	var behind int
+	if err := f.owner.QueryRow(ctx, `
+		SELECT count(*) FROM audit_chain_head h
+		WHERE EXISTS (SELECT 1 FROM audit_log a WHERE a.chain_stripe = h.stripe)
+		  AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.chain_stripe = h.stripe
+		                  AND a.chain_seq = h.last_seq AND a.row_hash = h.last_hash
+		                  AND a.chain_seq = (SELECT max(b.chain_seq) FROM audit_log b WHERE b.chain_stripe = h.stripe))`).Scan(&behind); err != nil {
+		t.Fatal(err)
+	}
+	if behind != 0 {
+		t.Fatalf("after rolling 00022 back, %d heads are not at their stripe's last row", behind)
+	}
+	write()
+	if rep := f.verify(t); !rep.OK() {
+		t.Fatalf("00017's trigger after rolling 00022 back: %v", rep.Breaks)
+	}
+	if err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	write()
+	if rep := f.verify(t); !rep.OK() {
+		t.Fatalf("00022's trigger after applying it again: %v", rep.Breaks)
 	}
 }
