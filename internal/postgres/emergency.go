@@ -269,17 +269,9 @@ func (s *EmergencyService) EmergencyAccessAudit(ctx context.Context, f medrec.Em
 // SweepExpiredEmergencyAccess stores EXPIRED on the requests past their
 // expiry. It runs as the system: whatever caller ctx carries is dropped.
 func (s *EmergencyService) SweepExpiredEmergencyAccess(ctx context.Context) (int64, error) {
-	ctx = medrec.NewContextWithCaller(ctx, nil)
-	var n int64
-	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		n, err = dbsqlc.New(tx).EmergencySweep(ctx)
-		return translate(err)
+	return s.db.sweep(ctx, "sweep expired emergency access", func(q *dbsqlc.Queries) (int64, error) {
+		return q.EmergencySweep(ctx)
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sweep expired emergency access: %w", err)
-	}
-	return n, nil
 }
 
 // AccessLogService implements medrec.AccessLogService.

@@ -93,15 +93,7 @@ func (s *IdempotencyService) RecordIdempotentOutcome(ctx context.Context, key st
 // the system, through medrec_sweep_idempotency_keys (migration 00015): the
 // service role has no DELETE on the table.
 func (s *IdempotencyService) SweepIdempotencyKeys(ctx context.Context) (int64, error) {
-	ctx = medrec.WithoutIdempotencyClaim(medrec.NewContextWithCaller(ctx, nil))
-	var n int64
-	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		n, err = dbsqlc.New(tx).IdempotencySweep(ctx)
-		return translate(err)
+	return s.db.sweep(ctx, "sweep idempotency keys", func(q *dbsqlc.Queries) (int64, error) {
+		return q.IdempotencySweep(ctx)
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sweep idempotency keys: %w", err)
-	}
-	return n, nil
 }

@@ -298,15 +298,7 @@ func (s *PrescriptionService) FindExpiringPrescriptions(ctx context.Context, f m
 // the one UPDATE that row-level security would refuse a caller-less
 // transaction.
 func (s *PrescriptionService) SweepExpiredPrescriptions(ctx context.Context) (int64, error) {
-	ctx = medrec.NewContextWithCaller(ctx, nil)
-	var n int64
-	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		n, err = dbsqlc.New(tx).PrescriptionSweep(ctx)
-		return translate(err)
+	return s.db.sweep(ctx, "sweep expired prescriptions", func(q *dbsqlc.Queries) (int64, error) {
+		return q.PrescriptionSweep(ctx)
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sweep expired prescriptions: %w", err)
-	}
-	return n, nil
 }

@@ -111,3 +111,21 @@ func (t txClaim) Done(s medrec.ClaimState) {
 		t.c.Done(s)
 	}
 }
+
+// sweep runs one periodic maintenance statement as the system, never as a
+// caller: whatever caller (or Idempotency-Key claim) ctx carries is dropped,
+// so row-level security and the SECURITY DEFINER sweep functions see no
+// user. It returns how many rows the statement changed.
+func (db *DB) sweep(ctx context.Context, what string, run func(q *dbsqlc.Queries) (int64, error)) (int64, error) {
+	ctx = medrec.WithoutIdempotencyClaim(medrec.NewContextWithCaller(ctx, nil))
+	var n int64
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		n, err = run(dbsqlc.New(tx))
+		return translate(err)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return n, nil
+}
