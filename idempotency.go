@@ -91,8 +91,12 @@ func (c *IdempotencyClaim) Take() (ClaimState, []byte, error) {
 	return ClaimPending, sum, nil
 }
 
-// Done records how the transaction that called Take ended.
+// Done records how the transaction that called Take ended. It is a no-op
+// on a nil claim, so a transaction that took none may call it too.
 func (c *IdempotencyClaim) Done(s ClaimState) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.state = s

@@ -71,23 +71,23 @@ func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // however requests race or processes crash. A concurrent transaction
 // holding the same key makes the INSERT wait until it ends; if it
 // committed, the key is taken and this transaction does nothing
-// (medrec.ErrIdempotencyKeyTaken). The returned handle's Done is a no-op
-// when there was nothing to take.
-func takeIdempotencyClaim(ctx context.Context, tx pgx.Tx) (txClaim, error) {
+// (medrec.ErrIdempotencyKeyTaken). It returns the claim tx took, or nil
+// (whose Done is a no-op) when there was nothing to take.
+func takeIdempotencyClaim(ctx context.Context, tx pgx.Tx) (*medrec.IdempotencyClaim, error) {
 	c := medrec.IdempotencyClaimFromContext(ctx)
 	if c == nil || medrec.CallerFromContext(ctx) == nil {
-		return txClaim{}, nil
+		return nil, nil
 	}
 	state, fingerprint, err := c.Take()
 	switch {
 	case err != nil:
-		return txClaim{}, fmt.Errorf("idempotency fingerprint: %w", err)
+		return nil, fmt.Errorf("idempotency fingerprint: %w", err)
 	case state == medrec.ClaimTaken || state == medrec.ClaimUncertain:
 		// Another request owns the key (or may): this one performs
 		// nothing, not even a fallback after its first transaction.
-		return txClaim{}, medrec.ErrIdempotencyKeyTaken
+		return nil, medrec.ErrIdempotencyKeyTaken
 	case state != medrec.ClaimPending:
-		return txClaim{}, nil // this request owns the key already
+		return nil, nil // this request owns the key already
 	}
 	_, err = dbsqlc.New(tx).IdempotencyClaim(ctx, dbsqlc.IdempotencyClaimParams{
 		IdempotencyKey: c.Key, Fingerprint: fingerprint,
@@ -95,21 +95,12 @@ func takeIdempotencyClaim(ctx context.Context, tx pgx.Tx) (txClaim, error) {
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		c.Done(medrec.ClaimTaken)
-		return txClaim{}, medrec.ErrIdempotencyKeyTaken
+		return nil, medrec.ErrIdempotencyKeyTaken
 	case err != nil:
 		c.Done(medrec.ClaimPending)
-		return txClaim{}, fmt.Errorf("claim idempotency key: %w", translate(err))
+		return nil, fmt.Errorf("claim idempotency key: %w", translate(err))
 	}
-	return txClaim{c}, nil
-}
-
-// txClaim is the claim a transaction took, if any.
-type txClaim struct{ c *medrec.IdempotencyClaim }
-
-func (t txClaim) Done(s medrec.ClaimState) {
-	if t.c != nil {
-		t.c.Done(s)
-	}
+	return c, nil
 }
 
 // sweep runs one periodic maintenance statement as the system, never as a
