@@ -2,7 +2,9 @@ package medrec
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -61,7 +63,7 @@ func (f *AuditFilter) Validate() error {
 		fields = append(fields, ErrorFields(err)...)
 	}
 	if len(f.TableName) > maxAuditTableNameLen {
-		fields = append(fields, FieldError{Field: "table_name", Message: "must be at most 50 characters"})
+		fields = append(fields, FieldError{Field: "table_name", Message: fmt.Sprintf("must be at most %d characters", maxAuditTableNameLen)})
 	}
 	for _, id := range []struct{ name, value string }{{"record_id", f.RecordID}, {"user_id", f.UserID}} {
 		if id.value != "" && !auditIsUUID(id.value) {
@@ -69,7 +71,7 @@ func (f *AuditFilter) Validate() error {
 		}
 	}
 	if f.Action != "" && !slices.Contains(AuditActions, f.Action) {
-		fields = append(fields, FieldError{Field: "action", Message: "must be one of INSERT, UPDATE, DELETE, READ, ERASE"})
+		fields = append(fields, FieldError{Field: "action", Message: "must be one of " + strings.Join(AuditActions, ", ")})
 	}
 	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
 		fields = append(fields, FieldError{Field: "to", Message: "must be after from"})
