@@ -87,7 +87,7 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 			return
 		}
 		fp := newFingerprint(r)
-		r = r.WithContext(r.Context())
+		r = r.WithContext(r.Context()) // a shallow copy: the caller's request keeps its Body
 		r.Body = fp
 
 		prev, err := s.idem.FindIdempotencyKey(r.Context(), key)
