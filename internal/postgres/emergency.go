@@ -125,7 +125,7 @@ func (s *EmergencyService) FindEmergencyAccess(ctx context.Context, f medrec.Eme
 		return nil, "", err
 	}
 	if f.Status != nil && !medrec.ValidEmergencyStatus(*f.Status) {
-		return nil, "", medrec.Invalid(medrec.FieldError{Field: "status", Message: "must be one of PENDING, APPROVED, DENIED, EXPIRED"})
+		return nil, "", medrec.Invalid(medrec.EmergencyStatusFieldError)
 	}
 	afterCreated, afterID, err := decodeCursor(f.Cursor)
 	if err != nil {
@@ -201,7 +201,7 @@ func (s *EmergencyService) EmergencyAccessAudit(ctx context.Context, f medrec.Em
 		return nil, "", medrec.Errorf(medrec.EFORBIDDEN, "only an administrator reads the emergency access audit report")
 	}
 	if f.Days < 1 || f.Days > medrec.MaxEmergencyAuditDays {
-		return nil, "", medrec.Invalid(medrec.FieldError{Field: "days", Message: "must be a whole number between 1 and 366"})
+		return nil, "", medrec.Invalid(medrec.EmergencyAuditDaysFieldError)
 	}
 	if err := f.Normalize(); err != nil {
 		return nil, "", err
