@@ -232,11 +232,8 @@ func (s *EmergencyService) EmergencyAccessAudit(ctx context.Context, f medrec.Em
 			e := &medrec.EmergencyAuditEntry{
 				ID: r.ID, PatientID: r.PatientID, PatientName: r.PatientName,
 				RequestedByUserID: r.RequestedByUserID, RequesterName: r.RequesterName, Reason: r.Reason,
-				Status: r.Status, ApprovedByDoctorID: r.ApprovedByDoctorID,
+				Status: r.Status, ApprovedByDoctorID: r.ApprovedByDoctorID, ApprovedBy: nonEmpty(r.ApprovedBy),
 				CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Reads: []medrec.EmergencyRead{},
-			}
-			if r.ApprovedBy != "" {
-				e.ApprovedBy = &r.ApprovedBy
 			}
 			out = append(out, e)
 			byID[r.ID] = e
