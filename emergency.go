@@ -20,6 +20,10 @@ func ValidEmergencyStatus(s string) bool {
 	return s == EmergencyPending || s == EmergencyApproved || s == EmergencyDenied || s == EmergencyExpired
 }
 
+// EmergencyStatusFieldError is the answer to a status filter that is not
+// one of the statuses, the same from the handler and the service.
+var EmergencyStatusFieldError = FieldError{Field: "status", Message: "must be one of PENDING, APPROVED, DENIED, EXPIRED"}
+
 // The decisions on an emergency request.
 const (
 	EmergencyApprove = "APPROVE" // PENDING -> APPROVED
@@ -109,6 +113,10 @@ const (
 	DefaultEmergencyAuditDays = 30
 	MaxEmergencyAuditDays     = 366
 )
+
+// EmergencyAuditDaysFieldError is the answer to days outside 1 to
+// MaxEmergencyAuditDays, the same from the handler and the service.
+var EmergencyAuditDaysFieldError = FieldError{Field: "days", Message: "must be a whole number between 1 and " + strconv.Itoa(MaxEmergencyAuditDays)}
 
 // EmergencyAuditFilter asks for the requests made in the last Days days.
 type EmergencyAuditFilter struct {

@@ -529,3 +529,65 @@ func (f *authzFixture) emPatientInCare(role string) string {
 	}
 	return patient
 }
+
+// TestEmergencyBadInputIsA4xx: every malformed piece of input to the
+// break-glass routes gets a clear 400 or 404 naming what was wrong, never a
+// 500 from a database cast or a decoder.
+func TestEmergencyBadInputIsA4xx(t *testing.T) {
+	e := newEmEnv(t)
+	g := e.ask(e.nurse, e.patient, 30)
+	const notUUID = "not-a-uuid"
+	for _, c := range []struct {
+		name, method, path, token string
+		body                      any
+		want                      int
+		mentions                  string
+	}{
+		{"GET a request by a bad id", "GET", "/api/v1/emergency-access/" + notUUID, e.admin, nil, http.StatusNotFound, ""},
+		{"approve a bad id", "POST", "/api/v1/emergency-access/" + notUUID + "/approve", e.approver, nil, http.StatusNotFound, ""},
+		{"ask for a bad patient id", "POST", "/api/v1/emergency-access", e.nurse,
+			map[string]any{"patient_id": notUUID, "reason": "why", "duration_minutes": 10}, http.StatusNotFound, ""},
+		{"a bad status filter", "GET", "/api/v1/emergency-access?status=pending", e.admin, nil, http.StatusBadRequest, "status"},
+		{"a bad cursor", "GET", "/api/v1/emergency-access?cursor=garbage", e.admin, nil, http.StatusBadRequest, "cursor"},
+		{"a bad limit", "GET", "/api/v1/emergency-access?limit=many", e.admin, nil, http.StatusBadRequest, "limit"},
+		{"days not a number", "GET", "/api/v1/emergency-access/audit?days=week", e.admin, nil, http.StatusBadRequest, "days"},
+		{"days over the maximum", "GET", "/api/v1/emergency-access/audit?days=367", e.admin, nil, http.StatusBadRequest, "days"},
+		{"a bad audit cursor", "GET", "/api/v1/emergency-access/audit?cursor=garbage", e.admin, nil, http.StatusBadRequest, "cursor"},
+		{"a bad access log cursor", "GET", "/api/v1/patients/" + e.patient + "/access-log?cursor=garbage", e.admin, nil, http.StatusBadRequest, "cursor"},
+		{"an access log of a bad patient id", "GET", "/api/v1/patients/" + notUUID + "/access-log", e.admin, nil, http.StatusNotFound, ""},
+		{"an unknown field in a decision", "POST", "/api/v1/emergency-access/" + g.ID + "/approve", e.approver,
+			map[string]any{"note": "typo"}, http.StatusBadRequest, "note"},
+		{"notes of the wrong type", "POST", "/api/v1/emergency-access/" + g.ID + "/deny", e.approver,
+			map[string]any{"notes": 7}, http.StatusBadRequest, "notes"},
+	} {
+		r := e.call(c.method, c.path, c.token, c.body)
+		if r.status != c.want || !strings.Contains(string(r.body), c.mentions) {
+			t.Errorf("%s: %d %s, want %d naming %q", c.name, r.status, r.body, c.want, c.mentions)
+		}
+	}
+	// A body that is not JSON at all, which call cannot send.
+	for _, path := range []string{"/api/v1/emergency-access", "/api/v1/emergency-access/" + g.ID + "/approve"} {
+		token := e.nurse
+		if strings.HasSuffix(path, "/approve") {
+			token = e.approver
+		}
+		req, err := http.NewRequest("POST", e.base+path, strings.NewReader(`{"reason": `))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("malformed JSON to %s: %d, want 400", path, resp.StatusCode)
+		}
+	}
+	// None of the refusals decided the request.
+	if got := e.call("GET", "/api/v1/emergency-access/"+g.ID, e.admin, nil); !strings.Contains(string(got.body), `"PENDING"`) {
+		t.Fatalf("the request after the bad decisions: %d %s, want still PENDING", got.status, got.body)
+	}
+}

@@ -39,7 +39,7 @@ func (s *Server) handleEmergencyList(w http.ResponseWriter, r *http.Request) {
 	f := medrec.EmergencyFilter{Page: page}
 	if v := r.URL.Query().Get("status"); v != "" {
 		if !medrec.ValidEmergencyStatus(v) {
-			fields = append(fields, medrec.FieldError{Field: "status", Message: "must be one of PENDING, APPROVED, DENIED, EXPIRED"})
+			fields = append(fields, medrec.EmergencyStatusFieldError)
 		}
 		f.Status = &v
 	}
@@ -97,7 +97,7 @@ func (s *Server) handleEmergencyAudit(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("days"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > medrec.MaxEmergencyAuditDays {
-			fields = append(fields, medrec.FieldError{Field: "days", Message: "must be a whole number between 1 and 366"})
+			fields = append(fields, medrec.EmergencyAuditDaysFieldError)
 		} else {
 			f.Days = n
 		}

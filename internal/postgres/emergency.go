@@ -125,7 +125,7 @@ func (s *EmergencyService) FindEmergencyAccess(ctx context.Context, f medrec.Eme
 		return nil, "", err
 	}
 	if f.Status != nil && !medrec.ValidEmergencyStatus(*f.Status) {
-		return nil, "", medrec.Invalid(medrec.FieldError{Field: "status", Message: "must be one of PENDING, APPROVED, DENIED, EXPIRED"})
+		return nil, "", medrec.Invalid(medrec.EmergencyStatusFieldError)
 	}
 	afterCreated, afterID, err := decodeCursor(f.Cursor)
 	if err != nil {
@@ -201,7 +201,7 @@ func (s *EmergencyService) EmergencyAccessAudit(ctx context.Context, f medrec.Em
 		return nil, "", medrec.Errorf(medrec.EFORBIDDEN, "only an administrator reads the emergency access audit report")
 	}
 	if f.Days < 1 || f.Days > medrec.MaxEmergencyAuditDays {
-		return nil, "", medrec.Invalid(medrec.FieldError{Field: "days", Message: "must be a whole number between 1 and 366"})
+		return nil, "", medrec.Invalid(medrec.EmergencyAuditDaysFieldError)
 	}
 	if err := f.Normalize(); err != nil {
 		return nil, "", err
@@ -232,11 +232,8 @@ func (s *EmergencyService) EmergencyAccessAudit(ctx context.Context, f medrec.Em
 			e := &medrec.EmergencyAuditEntry{
 				ID: r.ID, PatientID: r.PatientID, PatientName: r.PatientName,
 				RequestedByUserID: r.RequestedByUserID, RequesterName: r.RequesterName, Reason: r.Reason,
-				Status: r.Status, ApprovedByDoctorID: r.ApprovedByDoctorID,
+				Status: r.Status, ApprovedByDoctorID: r.ApprovedByDoctorID, ApprovedBy: nonEmpty(r.ApprovedBy),
 				CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Reads: []medrec.EmergencyRead{},
-			}
-			if r.ApprovedBy != "" {
-				e.ApprovedBy = &r.ApprovedBy
 			}
 			out = append(out, e)
 			byID[r.ID] = e
