@@ -313,10 +313,10 @@ func (m *Main) startSweep(interval time.Duration) {
 			case <-ticker.C:
 				m.sweepPrescriptions(ctx)
 				m.sweepIdempotencyKeys(ctx)
-			case <-emergency.C:
-				m.sweepEmergency(ctx)
 				m.ensureAuditPartitions(ctx)
 				m.checkpointAuditChain(ctx)
+			case <-emergency.C:
+				m.sweepEmergency(ctx)
 			}
 		}
 	}()
