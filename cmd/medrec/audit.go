@@ -63,6 +63,9 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	var fromT, toT, beforeT time.Time
 	switch sub {
 	case "export":
+		if *from == "" {
+			return usageError(stderr, "-from", errors.New("required (RFC 3339 or YYYY-MM-DD)"))
+		}
 		if fromT, err = parseInstant(*from); err != nil {
 			return usageError(stderr, "-from", err)
 		}
@@ -76,8 +79,11 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 			return usageError(stderr, "-to", errors.New("must be after -from"))
 		}
 	case "archive":
+		if *before == "" {
+			return usageError(stderr, "-before", errors.New("required (YYYY-MM)"))
+		}
 		if beforeT, err = time.Parse("2006-01", *before); err != nil {
-			return usageError(stderr, "-before", errors.New("want YYYY-MM"))
+			return usageError(stderr, "-before", fmt.Errorf("%q is not a month: want YYYY-MM", *before))
 		}
 	}
 	var trusted []postgres.AuditHead

@@ -94,14 +94,17 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parseConfig reads the configuration for a command, reporting flag
-// mistakes as errUsage (flag already printed them).
+// mistakes as errUsage (flag already printed them). loadConfig returns the
+// values' mistakes joined (errors.Join), a flag mistake as flag made it.
 func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	cfg, err := loadConfig(fs, args, getenv)
-	if err != nil && !errors.Is(err, flag.ErrHelp) && fs.Parsed() {
+	var invalid interface{ Unwrap() []error }
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return cfg, err
+	case errors.As(err, &invalid):
 		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
-	}
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
+	default:
 		return cfg, errUsage
 	}
-	return cfg, err
 }

@@ -120,15 +120,12 @@ func (m *Main) Run(ctx context.Context) error {
 	})
 
 	m.prescriptions = postgres.NewPrescriptionService(m.pool)
-	// The first sweep runs before the server takes requests, so that it
-	// never competes with them at start-up; then every interval.
-	m.sweepPrescriptions(ctx)
 	m.emergency = postgres.NewEmergencyService(m.pool, m.cfg.EmergencyMax)
-	m.sweepEmergency(ctx)
 	m.idempotency = postgres.NewIdempotencyService(m.pool)
-	m.sweepIdempotencyKeys(ctx)
-	m.ensureAuditPartitions(ctx)
-	m.checkpointAuditChain(ctx)
+	// The first sweeps run before the server takes requests, so that they
+	// never compete with them at start-up; then startSweep repeats them.
+	m.sweep(ctx)
+	m.sweepEmergency(ctx)
 
 	if err := m.openReports(); err != nil {
 		return err
@@ -291,6 +288,15 @@ func (m *Main) checkpointAuditChain(ctx context.Context) {
 	}
 }
 
+// sweep runs the sweeps of the slow interval once: prescriptions,
+// idempotency keys, audit partitions and checkpoints.
+func (m *Main) sweep(ctx context.Context) {
+	m.sweepPrescriptions(ctx)
+	m.sweepIdempotencyKeys(ctx)
+	m.ensureAuditPartitions(ctx)
+	m.checkpointAuditChain(ctx)
+}
+
 // startSweep runs the sweeps (prescriptions, idempotency keys, audit
 // partitions and checkpoints) every interval, and the emergency sweep every
 // emergencySweepInterval, until Close. Each sweep is idempotent and the
@@ -311,12 +317,9 @@ func (m *Main) startSweep(interval time.Duration) {
 			case <-ctx.Done():
 				return
 			case <-ticker.C:
-				m.sweepPrescriptions(ctx)
-				m.sweepIdempotencyKeys(ctx)
+				m.sweep(ctx)
 			case <-emergency.C:
 				m.sweepEmergency(ctx)
-				m.ensureAuditPartitions(ctx)
-				m.checkpointAuditChain(ctx)
 			}
 		}
 	}()
