@@ -124,8 +124,8 @@ func (m *Main) Run(ctx context.Context) error {
 	m.idempotency = postgres.NewIdempotencyService(m.pool)
 	// The first sweeps run before the server takes requests, so that they
 	// never compete with them at start-up; then startSweep repeats them.
-	m.sweep(ctx)
-	m.sweepEmergency(ctx)
+	m.sweepSlow(ctx)
+	m.sweepFast(ctx)
 
 	if err := m.openReports(); err != nil {
 		return err
@@ -242,10 +242,10 @@ func (m *Main) sweepPrescriptions(ctx context.Context) {
 	}
 }
 
-// emergencySweepInterval is how often past-due emergency requests are
-// stored as EXPIRED. Access never waits for it (the database's access check
-// compares expires_at itself); it keeps lists and reports truthful.
-const emergencySweepInterval = time.Minute
+// fastSweepInterval is how often sweepFast runs. Emergency access never
+// waits for it (the database's access check compares expires_at itself);
+// it keeps lists and reports truthful and the audit checkpoint recent.
+const fastSweepInterval = time.Minute
 
 // sweepEmergency runs SweepExpiredEmergencyAccess once; a failure is logged.
 func (m *Main) sweepEmergency(ctx context.Context) {
@@ -288,18 +288,26 @@ func (m *Main) checkpointAuditChain(ctx context.Context) {
 	}
 }
 
-// sweep runs the sweeps of the slow interval once: prescriptions,
-// idempotency keys, audit partitions and checkpoints.
-func (m *Main) sweep(ctx context.Context) {
+// sweepSlow runs, once, the sweeps of the slow interval: prescriptions,
+// idempotency keys and audit partitions, none of which anything waits on.
+func (m *Main) sweepSlow(ctx context.Context) {
 	m.sweepPrescriptions(ctx)
 	m.sweepIdempotencyKeys(ctx)
 	m.ensureAuditPartitions(ctx)
+}
+
+// sweepFast runs, once, the sweeps of the one-minute interval: emergency
+// requests (so lists and reports show EXPIRED promptly) and the audit
+// chain's checkpoint, whose age is how long a superuser's deletion of the
+// newest audit rows goes unseen by verify without an exported anchor
+// (docs/security.md). The checkpoint is 32 small updates at most.
+func (m *Main) sweepFast(ctx context.Context) {
+	m.sweepEmergency(ctx)
 	m.checkpointAuditChain(ctx)
 }
 
-// startSweep runs the sweeps (prescriptions, idempotency keys, audit
-// partitions and checkpoints) every interval, and the emergency sweep every
-// emergencySweepInterval, until Close. Each sweep is idempotent and the
+// startSweep runs sweepSlow every interval and sweepFast every
+// fastSweepInterval, until Close. Each sweep is idempotent and the
 // database ones run under an advisory lock, so several medrec processes may
 // run them side by side.
 func (m *Main) startSweep(interval time.Duration) {
@@ -310,16 +318,16 @@ func (m *Main) startSweep(interval time.Duration) {
 		defer close(m.sweepDone)
 		ticker := time.NewTicker(interval)
 		defer ticker.Stop()
-		emergency := time.NewTicker(emergencySweepInterval)
-		defer emergency.Stop()
+		fast := time.NewTicker(fastSweepInterval)
+		defer fast.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-ticker.C:
-				m.sweep(ctx)
-			case <-emergency.C:
-				m.sweepEmergency(ctx)
+				m.sweepSlow(ctx)
+			case <-fast.C:
+				m.sweepFast(ctx)
 			}
 		}
 	}()
