@@ -169,12 +169,13 @@ func mergeTags(doc map[string]any, v any, from string) error {
 	}
 	existing, _ := doc["tags"].([]any)
 	for _, t := range tags {
-		name, _ := t.(map[string]any)["name"].(string)
+		tag, _ := t.(map[string]any)
+		name, _ := tag["name"].(string)
 		if name == "" {
-			return fmt.Errorf("a tag without a name")
+			return fmt.Errorf("a tag that is not an object with a name")
 		}
 		for _, e := range existing {
-			if e.(map[string]any)["name"] == name {
+			if other, _ := e.(map[string]any); other["name"] == name {
 				return fmt.Errorf("duplicate tag %q", name)
 			}
 		}

@@ -82,6 +82,13 @@ func TestOpenAPIMergeRefusesDuplicates(t *testing.T) {
 		{"UnknownTopLevelKey", map[string]string{
 			"paths-a.json": `{"info":{}}`,
 		}, `top-level key "info"`},
+		{"TagNotObject", map[string]string{
+			"paths-a.json": `{"tags":["a"]}`,
+		}, "not an object with a name"},
+		{"DuplicateTag", map[string]string{
+			"paths-a.json": `{"tags":[{"name":"a"}]}`,
+			"paths-b.json": `{"tags":[{"name":"a"}]}`,
+		}, `duplicate tag "a"`},
 		{"NotJSON", map[string]string{
 			"paths-a.json": `{"paths":`,
 		}, "paths-a.json"},
