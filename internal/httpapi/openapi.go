@@ -198,7 +198,8 @@ func childObject(m map[string]any, key string) map[string]any {
 // openapiHandler serves the merged document. Unlike every other response
 // it may be cached, so it is revalidated with its ETag rather than
 // refetched; http.ServeContent answers If-None-Match (304), HEAD and
-// Content-Length from that ETag.
+// Content-Length from that ETag. Range is not offered (the document
+// promises 200 or 304, and it is small), so it is dropped before.
 func openapiHandler(doc []byte) http.Handler {
 	sum := sha256.Sum256(doc)
 	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
@@ -207,6 +208,10 @@ func openapiHandler(doc []byte) http.Handler {
 		h.Set("ETag", etag)
 		h.Set("Cache-Control", "no-cache")
 		h.Set("Content-Type", "application/json")
+		if r.Header.Get("Range") != "" {
+			r = r.Clone(r.Context())
+			r.Header.Del("Range")
+		}
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(doc))
 	})
 }

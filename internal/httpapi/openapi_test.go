@@ -165,6 +165,11 @@ func TestOpenAPIServed(t *testing.T) {
 	if rec := b.serve(t, req); rec.Code != http.StatusOK || rec.Body.Len() == 0 {
 		t.Errorf("If-None-Match of another version: status %d, %d bytes; want 200 and the document", rec.Code, rec.Body.Len())
 	}
+	req = httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil)
+	req.Header.Set("Range", "bytes=0-9")
+	if got := b.serve(t, req); got.Code != http.StatusOK || got.Body.Len() != rec.Body.Len() {
+		t.Errorf("Range: status %d, %d bytes; want 200 and the whole document (only 200 and 304 are documented)", got.Code, got.Body.Len())
+	}
 	head := b.serve(t, httptest.NewRequest(http.MethodHead, "/api/v1/openapi.json", nil))
 	if head.Code != http.StatusOK || head.Body.Len() != 0 || head.Header().Get("Content-Length") != strconv.Itoa(rec.Body.Len()) {
 		t.Errorf("HEAD: status %d, %d bytes, Content-Length %q; want 200, no body, %d",
