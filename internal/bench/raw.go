@@ -38,21 +38,31 @@ type Raw struct {
 const sqlSession = `
 SELECT u.role, u.status, s.mfa_pending,
        (s.revoked_at IS NULL
-        AND s.last_seen_at > now() - make_interval(secs => $3::float8)
-        AND s.created_at > now() - make_interval(secs => $4::float8))::boolean AS live,
+        AND s.last_seen_at > now() - make_interval(secs => $1::float8)
+        AND s.created_at > now() - make_interval(secs => $2::float8))::boolean AS live,
        (s.last_seen_at < now() - interval '30 seconds')::boolean AS stale,
        coalesce(d.id::text, '')::text AS doctor_id
 FROM sessions s
 JOIN users u ON u.id = s.user_id
 LEFT JOIN doctors d ON d.user_id = u.id
-WHERE s.id = $1 AND s.user_id = $2`
+WHERE s.id = $3 AND s.user_id = $4`
 
 const sqlIdentity = `SELECT set_config('app.user_id', $1, true), set_config('app.role', $2, true)`
 
-// The READ audit row (internal/postgres recordReads).
+// The READ audit row (internal/postgres recordReads), with the caller's
+// emergency grant, if any, looked up as the service does for every read.
 const sqlAuditRead = `
-INSERT INTO audit_log (table_name, record_id, action, user_id, patient_id, new_values)
-SELECT $1, r.record_id, 'READ', NULLIF(current_setting('app.user_id', true), '')::uuid, r.patient_id, $4
+INSERT INTO audit_log (table_name, record_id, action, user_id, patient_id, emergency_access_id, new_values)
+SELECT $1, r.record_id, 'READ', NULLIF(current_setting('app.user_id', true), '')::uuid, r.patient_id,
+    (SELECT ea.id FROM emergency_access ea
+     WHERE medrec_role() IN ('CLINICIAN', 'NURSE')
+       AND ea.requested_by_user_id = medrec_user_id()
+       AND ea.patient_id = r.patient_id
+       AND ea.status = 'APPROVED'
+       AND ea.expires_at > medrec_now()
+     ORDER BY ea.expires_at DESC, ea.id
+     LIMIT 1),
+    $4
 FROM unnest($2::uuid[], $3::uuid[]) AS r(record_id, patient_id)`
 
 const sqlPatientGet = `
@@ -111,7 +121,7 @@ WHERE pr.status = 'ACTIVE'
   AND (pr.end_date, pr.id) > (coalesce($2::date, '-infinity'::date),
                               coalesce($3::uuid, '00000000-0000-0000-0000-000000000000'::uuid))
 ORDER BY pr.end_date, pr.id
-LIMIT $4`
+LIMIT $4 `
 
 const (
 	sqlPatientVisible    = `SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1)::boolean`
@@ -126,7 +136,7 @@ RETURNING id, patient_id, doctor_id, drug_name, dosage, frequency, route, start_
 
 // auditDetails is the new_values of a READ row, as the service writes it.
 func auditDetails(what string) []byte {
-	b, _ := json.Marshal(map[string]string{"what": what, "request_id": "bench"})
+	b, _ := json.Marshal(map[string]string{"what": what, "request_id": "bench", "route": "bench"})
 	return b
 }
 
@@ -136,8 +146,8 @@ func (r *Raw) inTx(ctx context.Context, id Identity, fn func(tx pgx.Tx) error) e
 		role, status, doctorID string
 		mfa, live, stale       bool
 	)
-	err := r.Pool.QueryRow(ctx, sqlSession, id.SessionID, id.UserID,
-		id.IdleTimeout.Seconds(), id.MaxSessionAge.Seconds()).Scan(&role, &status, &mfa, &live, &stale, &doctorID)
+	err := r.Pool.QueryRow(ctx, sqlSession, id.IdleTimeout.Seconds(), id.MaxSessionAge.Seconds(),
+		id.SessionID, id.UserID).Scan(&role, &status, &mfa, &live, &stale, &doctorID)
 	if err != nil {
 		return fmt.Errorf("session: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -81,6 +82,13 @@ func TestOpenAPIMergeRefusesDuplicates(t *testing.T) {
 		{"UnknownTopLevelKey", map[string]string{
 			"paths-a.json": `{"info":{}}`,
 		}, `top-level key "info"`},
+		{"TagNotObject", map[string]string{
+			"paths-a.json": `{"tags":["a"]}`,
+		}, "not an object with a name"},
+		{"DuplicateTag", map[string]string{
+			"paths-a.json": `{"tags":[{"name":"a"}]}`,
+			"paths-b.json": `{"tags":[{"name":"a"}]}`,
+		}, `duplicate tag "a"`},
 		{"NotJSON", map[string]string{
 			"paths-a.json": `{"paths":`,
 		}, "paths-a.json"},
@@ -145,10 +153,27 @@ func TestOpenAPIServed(t *testing.T) {
 	if etag == "" {
 		t.Fatal("no ETag")
 	}
+	for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag, "*"} {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil)
+		req.Header.Set("If-None-Match", inm)
+		if rec := b.serve(t, req); rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
+			t.Errorf("If-None-Match %s: status %d, %d bytes; want 304 and no body", inm, rec.Code, rec.Body.Len())
+		}
+	}
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil)
-	req.Header.Set("If-None-Match", etag)
-	if rec := b.serve(t, req); rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
-		t.Errorf("If-None-Match: status %d, %d bytes; want 304 and no body", rec.Code, rec.Body.Len())
+	req.Header.Set("If-None-Match", `"other"`)
+	if rec := b.serve(t, req); rec.Code != http.StatusOK || rec.Body.Len() == 0 {
+		t.Errorf("If-None-Match of another version: status %d, %d bytes; want 200 and the document", rec.Code, rec.Body.Len())
+	}
+	req = httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil)
+	req.Header.Set("Range", "bytes=0-9")
+	if got := b.serve(t, req); got.Code != http.StatusOK || got.Body.Len() != rec.Body.Len() {
+		t.Errorf("Range: status %d, %d bytes; want 200 and the whole document (only 200 and 304 are documented)", got.Code, got.Body.Len())
+	}
+	head := b.serve(t, httptest.NewRequest(http.MethodHead, "/api/v1/openapi.json", nil))
+	if head.Code != http.StatusOK || head.Body.Len() != 0 || head.Header().Get("Content-Length") != strconv.Itoa(rec.Body.Len()) {
+		t.Errorf("HEAD: status %d, %d bytes, Content-Length %q; want 200, no body, %d",
+			head.Code, head.Body.Len(), head.Header().Get("Content-Length"), rec.Body.Len())
 	}
 }
 

@@ -137,8 +137,9 @@ func (s *UserService) FindUsers(ctx context.Context, f medrec.UserFilter) ([]*me
 	return users, next, nil
 }
 
-// UpdateUser changes a user's role or status, conditionally on ifMatch. The audit trigger records who
-// did it, and revoke_user_sessions ends the user's sessions.
+// UpdateUser changes a user's role or status, conditionally on ifMatch. The
+// audit trigger records who did it, and revoke_user_sessions ends the
+// user's sessions.
 func (s *UserService) UpdateUser(ctx context.Context, id string, u medrec.UserUpdate, ifMatch *time.Time) (*medrec.User, error) {
 	if err := u.Validate(); err != nil {
 		return nil, err
@@ -162,10 +163,13 @@ func (s *UserService) UpdateUser(ctx context.Context, id string, u medrec.UserUp
 		_, err := q.UserUpdate(ctx, params)
 		if err = translate(err); medrec.ErrorCode(err) == medrec.ENOTFOUND && ifMatch != nil {
 			// No row matched: the user is gone, or If-Match kept it
-			// from matching.
-			if _, gerr := q.UserGet(ctx, id); gerr == nil {
+			// from matching. A failure to look is that failure, not a
+			// 404.
+			_, gerr := q.UserGet(ctx, id)
+			if gerr == nil {
 				return medrec.Errorf(medrec.EPRECONDITION, "the user changed since the version in If-Match")
 			}
+			return translate(gerr)
 		}
 		return err
 	})
