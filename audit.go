@@ -66,7 +66,7 @@ func (f *AuditFilter) Validate() error {
 		fields = append(fields, FieldError{Field: "table_name", Message: fmt.Sprintf("must be at most %d characters", maxAuditTableNameLen)})
 	}
 	for _, id := range []struct{ name, value string }{{"record_id", f.RecordID}, {"user_id", f.UserID}} {
-		if id.value != "" && !auditIsUUID(id.value) {
+		if id.value != "" && !IsUUID(id.value) {
 			fields = append(fields, FieldError{Field: id.name, Message: "must be a UUID"})
 		}
 	}
@@ -88,26 +88,4 @@ type AuditService interface {
 	// FindAuditEntries returns one page of the rows f selects, newest
 	// first, and the cursor of the next page ("" on the last).
 	FindAuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, string, error)
-}
-
-// auditIsUUID reports whether s is a UUID in its canonical 8-4-4-4-12
-// hexadecimal form.
-func auditIsUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -25,7 +25,7 @@ var errPatientNotFound = medrec.Errorf(medrec.ENOTFOUND, "patient not found")
 // requirePatient answers ENOTFOUND for a patient that does not exist or
 // that the caller may not see: the two must look the same.
 func requirePatient(ctx context.Context, q *dbsqlc.Queries, id string) error {
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return errPatientNotFound
 	}
 	ok, err := q.PatientVisible(ctx, id)
@@ -73,7 +73,7 @@ func (s *CareTeamService) AddCareTeamMember(ctx context.Context, patientID strin
 			return err
 		}
 		badUser := medrec.Invalid(medrec.FieldError{Field: "user_id", Message: "must be the id of a CLINICIAN or NURSE"})
-		if !isUUID(m.UserID) {
+		if !medrec.IsUUID(m.UserID) {
 			return badUser
 		}
 		role, err := q.UserRole(ctx, m.UserID)
@@ -121,7 +121,7 @@ func (s *CareTeamService) RemoveCareTeamMember(ctx context.Context, patientID, u
 		if err := requirePatient(ctx, q, patientID); err != nil {
 			return err
 		}
-		if !isUUID(userID) {
+		if !medrec.IsUUID(userID) {
 			return medrec.Errorf(medrec.ENOTFOUND, "no active care team membership")
 		}
 		n, err := q.CareTeamEnd(ctx, dbsqlc.CareTeamEndParams{PatientID: patientID, UserID: userID})

@@ -38,7 +38,7 @@ func decodeCursorAt(cursor, layout string) (*time.Time, *string, error) {
 		return nil, nil, bad
 	}
 	ts, id, ok := strings.Cut(string(raw), "|")
-	if !ok || !isUUID(id) {
+	if !ok || !medrec.IsUUID(id) {
 		return nil, nil, bad
 	}
 	t, err := time.Parse(layout, ts)
@@ -46,25 +46,4 @@ func decodeCursorAt(cursor, layout string) (*time.Time, *string, error) {
 		return nil, nil, bad
 	}
 	return &t, &id, nil
-}
-
-// isUUID reports whether s is a canonical UUID, so that a malformed id is a
-// clear 404 or 400 instead of a database cast error.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -54,7 +54,7 @@ func doctorError(err error) error {
 // checkClinicianUser answers EINVALID unless id names a CLINICIAN user.
 func checkClinicianUser(ctx context.Context, q *dbsqlc.Queries, id string) error {
 	bad := medrec.Invalid(medrec.FieldError{Field: "user_id", Message: "must be the id of a CLINICIAN user"})
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return bad
 	}
 	role, err := q.UserRole(ctx, id)
@@ -113,7 +113,7 @@ func (s *DoctorService) CreateDoctor(ctx context.Context, d medrec.NewDoctor) (*
 
 // FindDoctorByID returns one doctor.
 func (s *DoctorService) FindDoctorByID(ctx context.Context, id string) (*medrec.Doctor, error) {
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, errDoctorNotFound
 	}
 	var doctor *medrec.Doctor
@@ -188,7 +188,7 @@ func (s *DoctorService) UpdateDoctor(ctx context.Context, id string, upd medrec.
 	if err := upd.Validate(); err != nil {
 		return nil, err
 	}
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, errDoctorNotFound
 	}
 	params := dbsqlc.DoctorUpdateParams{

@@ -79,7 +79,7 @@ func (s *EmergencyService) RequestEmergencyAccess(ctx context.Context, n medrec.
 	if err := n.Validate(s.max); err != nil {
 		return nil, err
 	}
-	if !isUUID(n.PatientID) {
+	if !medrec.IsUUID(n.PatientID) {
 		return nil, errPatientNotFound
 	}
 	var out *medrec.EmergencyAccess
@@ -104,7 +104,7 @@ func (s *EmergencyService) RequestEmergencyAccess(ctx context.Context, n medrec.
 
 // FindEmergencyAccessByID returns one request the caller may see.
 func (s *EmergencyService) FindEmergencyAccessByID(ctx context.Context, id string) (*medrec.EmergencyAccess, error) {
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, errEmergencyNotFound
 	}
 	var out *medrec.EmergencyAccess
@@ -167,7 +167,7 @@ func (s *EmergencyService) DecideEmergencyAccess(ctx context.Context, id, decisi
 	if err := medrec.ValidateEmergencyNotes(notes); err != nil {
 		return nil, err
 	}
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, errEmergencyNotFound
 	}
 	var out *medrec.EmergencyAccess
@@ -290,7 +290,7 @@ func (s *AccessLogService) FindAccessLog(ctx context.Context, patientID string, 
 	if err != nil {
 		return nil, "", err
 	}
-	if !isUUID(patientID) {
+	if !medrec.IsUUID(patientID) {
 		return nil, "", errPatientNotFound
 	}
 	out := []*medrec.AccessLogEntry{}

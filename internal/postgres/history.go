@@ -43,7 +43,7 @@ FROM medrec_patient_history($1)`
 // FindHistory reads a patient's history in one statement (one snapshot; see
 // historyGet) and audits it with one READ row.
 func (s *HistoryService) FindHistory(ctx context.Context, patientID string) (*medrec.History, error) {
-	if !isUUID(patientID) {
+	if !medrec.IsUUID(patientID) {
 		return nil, errPatientNotFound
 	}
 	var h *medrec.History

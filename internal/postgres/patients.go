@@ -98,7 +98,7 @@ func (s *PatientService) CreatePatient(ctx context.Context, p medrec.NewPatient)
 
 // FindPatientByID returns one patient the caller may see, and audits the read.
 func (s *PatientService) FindPatientByID(ctx context.Context, id string) (*medrec.Patient, error) {
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, errPatientNotFound
 	}
 	var patient *medrec.Patient
@@ -190,7 +190,7 @@ func (s *PatientService) UpdatePatient(ctx context.Context, id string, upd medre
 	if err := upd.Validate(); err != nil {
 		return nil, err
 	}
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, errPatientNotFound
 	}
 	params := dbsqlc.PatientUpdateParams{
@@ -315,7 +315,7 @@ func (s *PatientService) ErasePatient(ctx context.Context, id, reason string) ([
 	case len([]rune(reason)) > medrec.MaxEraseReasonLen:
 		return nil, medrec.Invalid(medrec.FieldError{Field: "reason", Message: "must be at most 1000 characters"})
 	}
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, errPatientNotFound
 	}
 	urls := []string{}

@@ -111,7 +111,7 @@ func (s *PrescriptionService) CreatePrescription(ctx context.Context, patientID 
 
 // FindPrescriptionByID returns one prescription and audits the read.
 func (s *PrescriptionService) FindPrescriptionByID(ctx context.Context, id string) (*medrec.Prescription, error) {
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, errPrescriptionNotFound
 	}
 	var out *medrec.Prescription
@@ -183,7 +183,7 @@ func (s *PrescriptionService) UpdatePrescription(ctx context.Context, id string,
 	if err := u.Validate(); err != nil {
 		return nil, err
 	}
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, errPrescriptionNotFound
 	}
 	var out *medrec.Prescription

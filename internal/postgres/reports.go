@@ -169,7 +169,7 @@ func reportWriteError(err error) error {
 
 // FindReportByID returns one report and audits the read.
 func (s *ReportService) FindReportByID(ctx context.Context, id string) (*medrec.Report, error) {
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, errReportNotFound
 	}
 	var report *medrec.Report
@@ -255,7 +255,7 @@ func (s *ReportService) UpdateReport(ctx context.Context, id string, u medrec.Re
 	if err := u.Validate(); err != nil {
 		return nil, err
 	}
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, errReportNotFound
 	}
 	var report *medrec.Report
@@ -306,7 +306,7 @@ func (s *ReportService) UpdateReport(ctx context.Context, id string, u medrec.Re
 // does not match is never served. The check reads the whole file once; the
 // body returned reads it again from the start.
 func (s *ReportService) OpenReportFile(ctx context.Context, id string) (*medrec.ReportFile, error) {
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, errReportNotFound
 	}
 	var row dbsqlc.MedicalReport

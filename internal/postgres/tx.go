@@ -22,7 +22,7 @@ import (
 func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	c := medrec.CallerFromContext(ctx)
 	var opts pgx.TxOptions
-	if c != nil && isUUID(c.UserID) && c.Role.Valid() {
+	if c != nil && medrec.IsUUID(c.UserID) && c.Role.Valid() {
 		// BEGIN and the identity in one round trip: a simple-protocol
 		// query may hold several statements, and pgx sends BeginQuery that
 		// way. Both values are checked above (a uuid, a known role name),

@@ -85,7 +85,7 @@ func userError(err error) error {
 
 // FindUserByID returns one user.
 func (s *UserService) FindUserByID(ctx context.Context, id string) (*medrec.User, error) {
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, medrec.Errorf(medrec.ENOTFOUND, "user not found")
 	}
 	row, err := dbsqlc.New(s.db.pool).UserGet(ctx, id)
@@ -148,7 +148,7 @@ func (s *UserService) UpdateUser(ctx context.Context, id string, u medrec.UserUp
 	if c != nil && c.UserID == id {
 		return nil, medrec.Errorf(medrec.EFORBIDDEN, "nobody may change their own role or status")
 	}
-	if !isUUID(id) {
+	if !medrec.IsUUID(id) {
 		return nil, medrec.Errorf(medrec.ENOTFOUND, "user not found")
 	}
 	params := dbsqlc.UserUpdateParams{ID: id, IfMatch: ifMatch}
