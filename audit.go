@@ -38,7 +38,8 @@ type AuditEntry struct {
 	OldValues map[string]any `json:"old_values,omitempty"`
 	NewValues map[string]any `json:"new_values,omitempty"`
 	// Details is what a READ or ERASE row says about itself: "what" was
-	// read, the "request_id", the erasure's "reason".
+	// read, the "request_id", the "route" it came through, the erasure's
+	// "reason".
 	Details map[string]string `json:"details,omitempty"`
 }
 

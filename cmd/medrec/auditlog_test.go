@@ -97,7 +97,7 @@ func TestAuditLogRead(t *testing.T) {
 	if got := page.Items[0].ChangedFields; !slices.Equal(got, []string{"phone", "updated_at"}) {
 		t.Errorf("UPDATE changed_fields %v, want [phone updated_at]", got)
 	}
-	if d := page.Items[1].Details; d["what"] != "demographics" || d["request_id"] == "" || page.Items[1].ChangedFields != nil {
+	if d := page.Items[1].Details; d["what"] != "demographics" || d["request_id"] == "" || d["route"] != "GET /api/v1/patients/{id}" || page.Items[1].ChangedFields != nil {
 		t.Errorf("READ item: details %v, changed_fields %v", d, page.Items[1].ChangedFields)
 	}
 	if got := page.Items[2].ChangedFields; !slices.Contains(got, "first_name") || !slices.Contains(got, "dob") {

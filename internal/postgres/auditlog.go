@@ -48,7 +48,7 @@ func (s *AuditService) FindAuditEntries(ctx context.Context, f medrec.AuditFilte
 		AfterChanged: afterChanged, AfterID: afterID, MaxRows: int32(f.Limit + 1),
 	}
 	details, err := json.Marshal(map[string]any{
-		"what": "audit_log", "request_id": medrec.RequestIDFromContext(ctx),
+		"what": "audit_log", "request_id": medrec.RequestIDFromContext(ctx), "route": medrec.RouteFromContext(ctx),
 		"filter": map[string]any{
 			"table_name": f.TableName, "record_id": f.RecordID, "user_id": f.UserID,
 			"action": f.Action, "from": f.From, "to": f.To, "cursor": f.Cursor != "",

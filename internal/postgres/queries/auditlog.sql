@@ -5,7 +5,7 @@
 -- database only for the tables in @value_tables, which hold no clinical
 -- content (medrec.AuditValueTables, deny by default); for every table the
 -- names of the fields an INSERT, UPDATE or DELETE touched are computed here.
--- READ and ERASE rows show their details (what, request_id, reason) only.
+-- READ and ERASE rows show their details (what, request_id, route, reason) only.
 SELECT a.id, a.table_name, a.record_id, a.action, a.user_id, a.changed_at,
        a.patient_id, a.emergency_access_id,
        (CASE WHEN a.action IN ('INSERT', 'UPDATE', 'DELETE') THEN
@@ -26,6 +26,7 @@ SELECT a.id, a.table_name, a.record_id, a.action, a.user_id, a.changed_at,
            jsonb_strip_nulls(jsonb_build_object(
                'what', a.new_values ->> 'what',
                'request_id', a.new_values ->> 'request_id',
+               'route', a.new_values ->> 'route',
                'reason', CASE WHEN a.action = 'ERASE' THEN a.new_values ->> 'reason' END))
         END)::jsonb AS details
 FROM audit_log a
