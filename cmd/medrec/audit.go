@@ -17,10 +17,11 @@ import (
 
 const auditUsage = `usage:
   medrec audit verify [-anchor FILE] [-heads FILE]
-      check the whole hash chain of audit_log; exit 1 naming the first bad row.
-      -heads writes the verified stripe heads (JSON) to FILE: keep it off the
-      database host; a later -anchor FILE then also catches a consistent
-      rewrite of the chain made since.
+      seal the audit rows of ended transactions, then check the whole hash
+      chain of audit_log; exit 1 naming the first bad row. -heads writes the
+      verified head of the chain (JSON) to FILE: keep it off the database
+      host; a later -anchor FILE then also catches a consistent rewrite of
+      the chain, or the removal of its newest entries, made since.
   medrec audit export -from T [-to T] [-out FILE]
       write the audit rows with from <= changed_at < to as JSON Lines (chain
       columns included). T is RFC 3339 or YYYY-MM-DD (UTC); -to defaults to now.
@@ -86,7 +87,7 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 			return usageError(stderr, "-before", fmt.Errorf("%q is not a month: want YYYY-MM", *before))
 		}
 	}
-	var trusted []postgres.AuditHead
+	var trusted *postgres.AuditHead
 	if sub == "verify" && *anchorFile != "" {
 		b, err := os.ReadFile(*anchorFile)
 		if err != nil {
@@ -94,6 +95,9 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		if err := json.Unmarshal(b, &trusted); err != nil {
 			return fmt.Errorf("read anchor %s: %w", *anchorFile, err)
+		}
+		if trusted == nil {
+			return fmt.Errorf("read anchor %s: no head in it", *anchorFile)
 		}
 	}
 
@@ -111,12 +115,17 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 
 	switch sub {
 	case "verify":
+		// Rows of transactions that have ended are sealed now, so that
+		// only those still running are left unchecked.
+		if _, err := postgres.SealAuditChain(ctx, conn); err != nil {
+			return err
+		}
 		rep, err := postgres.VerifyAuditChain(ctx, conn, trusted)
 		if err != nil {
 			return err
 		}
 		if *headsFile != "" {
-			b, err := json.MarshalIndent(rep.Heads, "", "  ")
+			b, err := json.MarshalIndent(rep.Head, "", "  ")
 			if err != nil {
 				return err
 			}
@@ -135,8 +144,8 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 			}
 			return fmt.Errorf("audit chain broken: first bad row: %s", rep.Breaks[0])
 		}
-		fmt.Fprintf(stdout, "audit chain OK: %d rows on %d stripes (%d redacted by erasures, %d stripes starting from archive anchors)\n",
-			rep.Rows, len(rep.Heads), rep.Redacted, rep.Anchored)
+		fmt.Fprintf(stdout, "audit chain OK: %d rows up to seq %d (%d redacted by erasures, %d archived, %d of running transactions not sealed yet)\n",
+			rep.Rows, rep.Head.Seq, rep.Redacted, rep.Archived, rep.Pending)
 		return nil
 	case "export":
 		w := stdout

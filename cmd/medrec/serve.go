@@ -126,6 +126,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// never compete with them at start-up; then startSweep repeats them.
 	m.sweepSlow(ctx)
 	m.sweepFast(ctx)
+	m.sealAuditChain(ctx)
 
 	if err := m.openReports(); err != nil {
 		return err
@@ -244,8 +245,14 @@ func (m *Main) sweepPrescriptions(ctx context.Context) {
 
 // fastSweepInterval is how often sweepFast runs. Emergency access never
 // waits for it (the database's access check compares expires_at itself);
-// it keeps lists and reports truthful and the audit checkpoint recent.
+// it keeps lists and reports truthful.
 const fastSweepInterval = time.Minute
+
+// auditSealInterval is how often the service seals the audit chain. Audited
+// writes never wait for it; it bounds how long a new audit row stays
+// outside the chain (docs/security.md "The audit log"). A seal with nothing
+// to do is one index probe.
+const auditSealInterval = time.Second
 
 // sweepEmergency runs SweepExpiredEmergencyAccess once; a failure is logged.
 func (m *Main) sweepEmergency(ctx context.Context) {
@@ -279,12 +286,14 @@ func (m *Main) ensureAuditPartitions(ctx context.Context) {
 	}
 }
 
-// checkpointAuditChain records each audit stripe's last row as its
-// checkpoint (migration 00022), so that verify catches the removal of rows
-// written before it. A failure is logged; the next sweep tries again.
-func (m *Main) checkpointAuditChain(ctx context.Context) {
-	if _, err := m.pool.CheckpointAuditChain(ctx); err != nil && ctx.Err() == nil {
-		m.log.Warn("audit checkpoint", "error", err)
+// sealAuditChain chains the audit rows of the transactions that have ended
+// since the last seal (migration 00023). Until then a row is protected only
+// by the append-only triggers, so the interval is how long a superuser's
+// edit of the newest rows would go unseen. A failure is logged; the next
+// tick tries again.
+func (m *Main) sealAuditChain(ctx context.Context) {
+	if _, err := m.pool.SealAuditChain(ctx); err != nil && ctx.Err() == nil {
+		m.log.Warn("audit seal", "error", err)
 	}
 }
 
@@ -297,17 +306,14 @@ func (m *Main) sweepSlow(ctx context.Context) {
 }
 
 // sweepFast runs, once, the sweeps of the one-minute interval: emergency
-// requests (so lists and reports show EXPIRED promptly) and the audit
-// chain's checkpoint, whose age is how long a superuser's deletion of the
-// newest audit rows goes unseen by verify without an exported anchor
-// (docs/security.md). The checkpoint is 32 small updates at most.
+// requests, so lists and reports show EXPIRED promptly.
 func (m *Main) sweepFast(ctx context.Context) {
 	m.sweepEmergency(ctx)
-	m.checkpointAuditChain(ctx)
 }
 
-// startSweep runs sweepSlow every interval and sweepFast every
-// fastSweepInterval, until Close. Each sweep is idempotent and the
+// startSweep runs sweepSlow every interval, sweepFast every
+// fastSweepInterval and the audit seal every auditSealInterval, until
+// Close. Each sweep is idempotent and the
 // database ones run under an advisory lock, so several medrec processes may
 // run them side by side.
 func (m *Main) startSweep(interval time.Duration) {
@@ -320,6 +326,8 @@ func (m *Main) startSweep(interval time.Duration) {
 		defer ticker.Stop()
 		fast := time.NewTicker(fastSweepInterval)
 		defer fast.Stop()
+		seal := time.NewTicker(auditSealInterval)
+		defer seal.Stop()
 		for {
 			select {
 			case <-ctx.Done():
@@ -328,6 +336,8 @@ func (m *Main) startSweep(interval time.Duration) {
 				m.sweepSlow(ctx)
 			case <-fast.C:
 				m.sweepFast(ctx)
+			case <-seal.C:
+				m.sealAuditChain(ctx)
 			}
 		}
 	}()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,9 +19,10 @@ import (
 	"medrec/internal/postgres"
 )
 
-// chainFixture is a test database whose audit log holds rows on several
-// stripes: each of three connections keeps a transaction open while the
-// others write, so each takes its own stripe.
+// chainFixture is a test database whose audit log holds sealed rows of
+// several transactions, written interleaved: three connections each keep a
+// transaction open while the others write, so the chain's order (by
+// transaction id) is not the order of commit.
 type chainFixture struct {
 	db    *pgtest.DB
 	owner *pgx.Conn
@@ -48,18 +50,15 @@ func newChainFixture(t *testing.T) chainFixture {
 				}
 			}
 		}
-		for _, tx := range txs {
-			if err := tx.Commit(ctx); err != nil {
+		for i := len(txs) - 1; i >= 0; i-- { // newest first
+			if err := txs[i].Commit(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
+		f.seal(t)
 	}
-	var stripes int
-	if err := f.owner.QueryRow(ctx, `SELECT count(DISTINCT chain_stripe) FROM audit_log`).Scan(&stripes); err != nil {
-		t.Fatal(err)
-	}
-	if stripes != 3 {
-		t.Fatalf("fixture: audit rows on %d stripes, want 3", stripes)
+	if n := f.count(t, `SELECT count(*) FROM audit_chain`); n != 18 {
+		t.Fatalf("fixture: %d chain entries, want 18", n)
 	}
 	return f
 }
@@ -85,39 +84,71 @@ func (f chainFixture) superuser(t *testing.T, sql string, args ...any) {
 	}
 }
 
-// row returns the id of the audit row at (stripe, seq).
-func (f chainFixture) row(t *testing.T, stripe int, seq int64) string {
+func (f chainFixture) count(t *testing.T, sql string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := f.owner.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// row returns the id of the audit row at chain position seq.
+func (f chainFixture) row(t *testing.T, seq int64) string {
 	t.Helper()
 	var id string
 	if err := f.owner.QueryRow(context.Background(),
-		`SELECT id::text FROM audit_log WHERE chain_stripe = $1 AND chain_seq = $2`, stripe, seq).Scan(&id); err != nil {
-		t.Fatalf("row at stripe %d seq %d: %v", stripe, seq, err)
+		`SELECT audit_id::text FROM audit_chain WHERE seq = $1`, seq).Scan(&id); err != nil {
+		t.Fatalf("row at seq %d: %v", seq, err)
 	}
 	return id
 }
 
-// middle returns a stripe holding at least four rows, and its length.
-func (f chainFixture) middle(t *testing.T) (int, int64) {
+// seal seals every row written so far, as the service's seal does within
+// a second or two, and returns how many it chained.
+func (f chainFixture) seal(t *testing.T) int {
 	t.Helper()
-	var stripe int
-	var n int64
-	if err := f.owner.QueryRow(context.Background(), `
-		SELECT chain_stripe, max(chain_seq) FROM audit_log GROUP BY chain_stripe
-		HAVING max(chain_seq) >= 4 ORDER BY chain_stripe LIMIT 1`).Scan(&stripe, &n); err != nil {
-		t.Fatal(err)
-	}
-	return stripe, n
+	return sealAll(t, f.owner)
 }
 
-// checkpoint records every stripe's last row in audit_chain_head, as the
-// service's sweep does, and returns how many stripes moved.
-func (f chainFixture) checkpoint(t *testing.T) int {
+// sealOnce is one call of medrec_audit_seal.
+func (f chainFixture) sealOnce(t *testing.T) int {
 	t.Helper()
-	var moved int
-	if err := f.owner.QueryRow(context.Background(), `SELECT medrec_audit_checkpoint()`).Scan(&moved); err != nil {
+	n, err := postgres.SealAuditChain(context.Background(), f.owner)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return moved
+	return n
+}
+
+// sealAll seals until every committed audit row is in the chain. One seal
+// may leave rows out while another transaction of the database that could
+// still write an earlier row is running, even a brief one such as
+// autovacuum's ANALYZE; it fails the test after 30 s.
+func sealAll(t *testing.T, conn *pgx.Conn) int {
+	t.Helper()
+	ctx := context.Background()
+	total := 0
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		n, err := postgres.SealAuditChain(ctx, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+		var left int64
+		if err := conn.QueryRow(ctx, `
+			SELECT count(*) FROM audit_log a
+			WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = a.id AND c.changed_at = a.changed_at)`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			return total
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d audit rows still not sealed after 30 s", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (f chainFixture) verify(t *testing.T) *postgres.AuditVerifyReport {
@@ -129,17 +160,16 @@ func (f chainFixture) verify(t *testing.T) *postgres.AuditVerifyReport {
 	return rep
 }
 
-// wantBreak checks that verification fails and names id (or, with id
-// empty, the stripe and seq) as the first bad row, with a problem saying
-// what.
-func wantBreak(t *testing.T, rep *postgres.AuditVerifyReport, stripe int, seq int64, id, problem string) {
+// wantBreak checks that verification fails and names seq and id (either
+// may be empty/0) as the first bad row, with a problem saying what.
+func wantBreak(t *testing.T, rep *postgres.AuditVerifyReport, seq int64, id, problem string) {
 	t.Helper()
 	if rep.OK() {
 		t.Fatalf("verify passed on a tampered log (%d rows)", rep.Rows)
 	}
 	b := rep.Breaks[0]
-	if b.Stripe != stripe || b.Seq != seq || b.ID != id || !strings.Contains(b.Problem, problem) {
-		t.Fatalf("first break = %s\nwant stripe %d seq %d row %q with %q (all: %v)", b, stripe, seq, id, problem, rep.Breaks)
+	if b.Seq != seq || b.ID != id || !strings.Contains(b.Problem, problem) {
+		t.Fatalf("first break = %s\nwant seq %d row %q with %q (all: %v)", b, seq, id, problem, rep.Breaks)
 	}
 }
 
@@ -150,20 +180,22 @@ func TestAuditChainVerifiesAnUntouchedLog(t *testing.T) {
 	if !rep.OK() {
 		t.Fatalf("untouched log: %v", rep.Breaks)
 	}
-	var n int64
-	if err := f.owner.QueryRow(context.Background(), `SELECT count(*) FROM audit_log`).Scan(&n); err != nil {
-		t.Fatal(err)
+	n := f.count(t, `SELECT count(*) FROM audit_log`)
+	if rep.Rows != n || n != 18 || rep.Pending != 0 || rep.Head.Seq != n {
+		t.Fatalf("verified %d rows of %d, %d pending, head at %d", rep.Rows, n, rep.Pending, rep.Head.Seq)
 	}
-	if rep.Rows != n || n < 18 {
-		t.Fatalf("verified %d rows of %d", rep.Rows, n)
+	// The chain follows transaction ids, whatever the order of commit.
+	if bad := f.count(t, `
+		SELECT count(*) FROM audit_chain c JOIN audit_log a ON a.id = c.audit_id
+		JOIN audit_chain d ON d.seq = c.seq + 1 JOIN audit_log b ON b.id = d.audit_id
+		WHERE (a.txid, a.changed_at, a.id) > (b.txid, b.changed_at, b.id)`); bad != 0 {
+		t.Fatalf("%d chain entries out of transaction order", bad)
 	}
-	if len(rep.Heads) != 32 {
-		t.Fatalf("%d heads, want 32", len(rep.Heads))
-	}
-	// The heads just printed are a trusted anchor for the next run.
-	again, err := postgres.VerifyAuditChain(context.Background(), f.owner, rep.Heads)
+	// The head just printed is a trusted anchor for the next run.
+	head := rep.Head
+	again, err := postgres.VerifyAuditChain(context.Background(), f.owner, &head)
 	if err != nil || !again.OK() {
-		t.Fatalf("verify against its own heads: %v %v", err, again.Breaks)
+		t.Fatalf("verify against its own head: %v %v", err, again.Breaks)
 	}
 }
 
@@ -172,61 +204,45 @@ func TestAuditChainCatchesSuperuserTampering(t *testing.T) {
 	t.Run("FieldEdited", func(t *testing.T) {
 		t.Parallel()
 		f := newChainFixture(t)
-		s, _ := f.middle(t)
-		id := f.row(t, s, 2)
+		id := f.row(t, 2)
 		f.superuser(t, `UPDATE audit_log SET user_id = gen_random_uuid() WHERE id = $1`, id)
-		wantBreak(t, f.verify(t), s, 2, id, "does not match its hash")
+		wantBreak(t, f.verify(t), 2, id, "does not match its hash")
 	})
 	t.Run("PayloadEdited", func(t *testing.T) {
 		t.Parallel()
 		f := newChainFixture(t)
-		s, _ := f.middle(t)
-		id := f.row(t, s, 3)
+		id := f.row(t, 3)
 		f.superuser(t, `UPDATE audit_log SET new_values = jsonb_set(new_values, '{last_name}', '"Forged"') WHERE id = $1`, id)
-		wantBreak(t, f.verify(t), s, 3, id, "payload digest")
+		wantBreak(t, f.verify(t), 3, id, "payload digest")
 	})
 	t.Run("RowDeleted", func(t *testing.T) {
 		t.Parallel()
 		f := newChainFixture(t)
-		s, _ := f.middle(t)
-		next := f.row(t, s, 3)
-		f.superuser(t, `DELETE FROM audit_log WHERE id = $1`, f.row(t, s, 2))
-		wantBreak(t, f.verify(t), s, 3, next, "missing: deleted")
+		id := f.row(t, 2)
+		f.superuser(t, `DELETE FROM audit_log WHERE id = $1`, id)
+		wantBreak(t, f.verify(t), 2, id, "row is missing: deleted")
 	})
 	t.Run("NewestRowDeleted", func(t *testing.T) {
 		t.Parallel()
 		f := newChainFixture(t)
-		s, n := f.middle(t)
-		// Only a row a checkpoint has covered (the service takes one every
-		// minute) is caught this way; a newer one needs verify -anchor
-		// (TestAuditChainConsistentRewriteNeedsAnAnchor).
-		f.checkpoint(t)
-		f.superuser(t, `DELETE FROM audit_log WHERE id = $1`, f.row(t, s, n))
-		wantBreak(t, f.verify(t), s, n, "", "missing at the end")
+		// Its chain entry stays: no checkpoint or anchor is needed.
+		id := f.row(t, 18)
+		f.superuser(t, `DELETE FROM audit_log WHERE id = $1`, id)
+		wantBreak(t, f.verify(t), 18, id, "row is missing: deleted")
 	})
-	t.Run("NewestRowRewritten", func(t *testing.T) {
+	t.Run("RowAndEntryDeleted", func(t *testing.T) {
 		t.Parallel()
 		f := newChainFixture(t)
-		s, n := f.middle(t)
-		f.checkpoint(t)
-		// The newest row replaced by a forged one, consistently chained
-		// from its predecessor: only the checkpoint's hash tells.
-		id := f.row(t, s, n)
-		f.superuser(t, `
-			UPDATE audit_log a SET user_id = gen_random_uuid() WHERE a.id = $1`, id)
-		f.superuser(t, `
-			UPDATE audit_log a SET row_hash = sha256(p.row_hash || medrec_audit_row_bytes(a.id, a.chain_stripe,
-			       a.chain_seq, a.table_name, a.record_id, a.action, a.user_id, a.changed_at, a.patient_id,
-			       a.emergency_access_id, a.payload_digest))
-			FROM audit_log p WHERE a.id = $1 AND p.chain_stripe = a.chain_stripe AND p.chain_seq = a.chain_seq - 1`, id)
-		wantBreak(t, f.verify(t), s, n, id, "differs from its checkpoint")
+		next := f.row(t, 3)
+		f.superuser(t, `DELETE FROM audit_log WHERE id = $1`, f.row(t, 2))
+		f.superuser(t, `DELETE FROM audit_chain WHERE seq = 2`)
+		wantBreak(t, f.verify(t), 3, next, "(seq 2 to 2) are missing from the chain")
 	})
 	t.Run("RowInserted", func(t *testing.T) {
 		t.Parallel()
 		f := newChainFixture(t)
-		s, _ := f.middle(t)
-		// A forged row at an existing position, copying its neighbour's
-		// chain columns so it looks in place.
+		// A forged row in the name of an old transaction, copying a sealed
+		// row's time, so it looks as if it had always been there.
 		var forged string
 		tx, err := f.owner.Begin(context.Background())
 		if err != nil {
@@ -237,41 +253,70 @@ func TestAuditChainCatchesSuperuserTampering(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := tx.QueryRow(context.Background(), `
-			INSERT INTO audit_log (table_name, record_id, action, user_id, changed_at, new_values,
-			                       chain_stripe, chain_seq, payload_digest, row_hash)
-			SELECT 'patients', record_id, 'UPDATE', user_id, changed_at, '{"status":"DECEASED"}',
-			       chain_stripe, chain_seq, payload_digest, row_hash
-			FROM audit_log WHERE chain_stripe = $1 AND chain_seq = 2
-			RETURNING id::text`, s).Scan(&forged); err != nil {
+			INSERT INTO audit_log (table_name, record_id, action, user_id, changed_at, new_values, txid)
+			SELECT 'patients', record_id, 'UPDATE', user_id, changed_at, '{"status":"DECEASED"}', txid
+			FROM audit_log WHERE id = $1
+			RETURNING id::text`, f.row(t, 2)).Scan(&forged); err != nil {
 			t.Fatal(err)
 		}
 		if err := tx.Commit(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		wantBreak(t, f.verify(t), s, 2, forged, "inserted")
+		f.sealOnce(t) // the sealer does not take it in either
+		wantBreak(t, f.verify(t), 0, forged, "inserted")
+	})
+	t.Run("EntryInserted", func(t *testing.T) {
+		t.Parallel()
+		f := newChainFixture(t)
+		// A forged row given a chain entry of its own at seq 5, hashed as
+		// the sealer would from entry 4, the entries after it moved up one.
+		// The chain holds up to the forgery and breaks at the row after
+		// it: the hash of the genuine fifth row does not follow.
+		const forged = "99999999-9999-4999-8999-999999999999"
+		fifth := f.row(t, 5)
+		f.superuser(t, `
+			INSERT INTO audit_log (id, table_name, record_id, action, changed_at, new_values, txid)
+			SELECT $1, 'patients', record_id, 'UPDATE', changed_at, '{"status":"DECEASED"}', txid
+			FROM audit_log WHERE id = $2`, forged, f.row(t, 4))
+		f.superuser(t, `UPDATE audit_chain SET seq = seq + 1000 WHERE seq >= 5`)
+		f.superuser(t, `UPDATE audit_chain SET seq = seq - 999 WHERE seq >= 1005`)
+		f.superuser(t, `
+			INSERT INTO audit_chain (seq, audit_id, changed_at, payload_digest, row_hash, sealed_below)
+			SELECT 5, a.id, a.changed_at, d.digest,
+			       sha256(p.row_hash || medrec_audit_entry_bytes(5, a.id, a.table_name, a.record_id, a.action,
+			           a.user_id, a.changed_at, a.patient_id, a.emergency_access_id, a.txid, d.digest)),
+			       p.sealed_below
+			FROM audit_log a, audit_chain p,
+			     LATERAL (SELECT medrec_audit_payload_digest(a.old_values, a.new_values) AS digest) d
+			WHERE a.id = $1 AND p.seq = 4`, forged)
+		wantBreak(t, f.verify(t), 6, fifth, "does not match its hash")
 	})
 	t.Run("RowsSwapped", func(t *testing.T) {
 		t.Parallel()
 		f := newChainFixture(t)
-		s, _ := f.middle(t)
-		second, third := f.row(t, s, 2), f.row(t, s, 3)
-		f.superuser(t, `UPDATE audit_log SET chain_seq = CASE WHEN id = $1 THEN 3 ELSE 2 END WHERE id IN ($1, $2)`, second, third)
-		wantBreak(t, f.verify(t), s, 2, third, "does not match its hash")
+		third := f.row(t, 3)
+		f.superuser(t, `UPDATE audit_chain SET seq = -2 WHERE seq = 2`)
+		f.superuser(t, `UPDATE audit_chain SET seq = 2 WHERE seq = 3`)
+		f.superuser(t, `UPDATE audit_chain SET seq = 3 WHERE seq = -2`)
+		wantBreak(t, f.verify(t), 2, third, "does not match its hash")
 	})
 	t.Run("ContentsSwapped", func(t *testing.T) {
 		t.Parallel()
 		f := newChainFixture(t)
-		s, _ := f.middle(t)
-		second, third := f.row(t, s, 2), f.row(t, s, 3)
-		// Exchange what the rows say, hashes included, keeping ids and
-		// positions: the chain order of the two writes is reversed.
+		second, third := f.row(t, 2), f.row(t, 3)
+		// Exchange what the rows say, keeping ids and positions: the order
+		// of the two writes is reversed.
 		f.superuser(t, `
-			UPDATE audit_log a SET record_id = b.record_id, new_values = b.new_values,
-			       payload_digest = b.payload_digest, row_hash = b.row_hash
-			FROM (SELECT id, record_id, new_values, payload_digest, row_hash, chain_seq FROM audit_log
-			      WHERE id IN ($1, $2)) b
+			UPDATE audit_log a SET record_id = b.record_id, new_values = b.new_values
+			FROM (SELECT id, record_id, new_values FROM audit_log WHERE id IN ($1, $2)) b
 			WHERE a.id IN ($1, $2) AND b.id <> a.id`, second, third)
-		wantBreak(t, f.verify(t), s, 2, second, "does not match its hash")
+		wantBreak(t, f.verify(t), 2, second, "does not match its hash")
+	})
+	t.Run("EntryHashEdited", func(t *testing.T) {
+		t.Parallel()
+		f := newChainFixture(t)
+		f.superuser(t, `UPDATE audit_chain SET row_hash = sha256(row_hash) WHERE seq = 4`)
+		wantBreak(t, f.verify(t), 4, f.row(t, 4), "does not match its hash")
 	})
 }
 
@@ -284,6 +329,9 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		`DELETE FROM audit_log`,
 		`TRUNCATE audit_log`,
 		`TRUNCATE audit_log_default`,
+		`UPDATE audit_chain SET seq = seq + 1`,
+		`DELETE FROM audit_chain`,
+		`TRUNCATE audit_chain`,
 	} {
 		if _, err := f.owner.Exec(ctx, sql); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("owner: %s = %v, want refused as append-only", sql, err)
@@ -292,8 +340,9 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 	// The owner's own maintenance flag counts only inside the owner's role.
 	app := pgtest.Conn(t, f.db.AppURL)
 	for _, sql := range []string{
-		`SELECT count(*) FROM audit_chain_head`,
-		`UPDATE audit_chain_head SET last_seq = 0`,
+		`SELECT count(*) FROM audit_chain`,
+		`INSERT INTO audit_chain (seq, audit_id, changed_at, payload_digest, row_hash, sealed_below) VALUES (99, gen_random_uuid(), now(), '\x00', '\x00', 0)`,
+		`SELECT count(*) FROM audit_chain_anchor`,
 		`SELECT medrec_audit_archive('2000-01-01')`,
 		`SELECT medrec_audit_create_partition('2999-01-01')`,
 		`UPDATE audit_log SET action = 'X'`,
@@ -302,8 +351,9 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 			t.Errorf("service role: %s = %v, want 42501", sql, err)
 		}
 	}
-	// What the service's daily loop calls.
-	if err := openApp(t, f.db).EnsureAuditPartitions(ctx); err != nil {
+	// What the service's loops call.
+	svc := openApp(t, f.db)
+	if err := svc.EnsureAuditPartitions(ctx); err != nil {
 		t.Fatalf("service role: ensure partitions: %v", err)
 	}
 	const user = "dddddddd-dddd-4ddd-8ddd-dddddddddddd"
@@ -321,10 +371,12 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		}
 		return tx.Commit(ctx)
 	}
-	// Forged trigger rows, backdated rows and ERASE rows by a non-ADMIN are refused.
+	// Forged trigger rows, backdated rows, rows in another transaction's
+	// name and ERASE rows by a non-ADMIN are refused.
 	for _, c := range []struct{ role, sql string }{
 		{"ADMIN", `INSERT INTO audit_log (table_name, record_id, action, user_id) VALUES ('patients', gen_random_uuid(), 'UPDATE', '` + user + `')`},
 		{"ADMIN", `INSERT INTO audit_log (table_name, record_id, action, user_id, changed_at) VALUES ('patients', gen_random_uuid(), 'READ', '` + user + `', now() - interval '1 day')`},
+		{"ADMIN", `INSERT INTO audit_log (table_name, record_id, action, user_id, txid) VALUES ('patients', gen_random_uuid(), 'READ', '` + user + `', 3)`},
 		{"NURSE", `INSERT INTO audit_log (table_name, record_id, action, user_id) VALUES ('patients', gen_random_uuid(), 'ERASE', '` + user + `')`},
 		{"ADMIN", `INSERT INTO audit_log (table_name, record_id, action, user_id) VALUES ('patients', gen_random_uuid(), 'READ', gen_random_uuid())`},
 	} {
@@ -332,17 +384,15 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 			t.Errorf("%s: %s = %v, want 42501", c.role, c.sql, err)
 		}
 	}
-	// A READ row with forged chain columns is chained all the same.
-	if err := try("NURSE", `INSERT INTO audit_log (table_name, record_id, action, user_id, chain_stripe, chain_seq, payload_digest, row_hash)
-		VALUES ('patients', gen_random_uuid(), 'READ', '`+user+`', 31, 999, '\x00', '\x00')`); err != nil {
+	if err := try("NURSE", `INSERT INTO audit_log (table_name, record_id, action, user_id) VALUES ('patients', gen_random_uuid(), 'READ', '`+user+`')`); err != nil {
 		t.Fatal(err)
 	}
-	if rep := f.verify(t); !rep.OK() {
-		t.Fatalf("a READ row with forged chain columns broke the chain: %v", rep.Breaks)
+	// The service role seals, as the service does every second.
+	if n, err := svc.SealAuditChain(ctx); err != nil || n != 1 {
+		t.Fatalf("service role: seal = %d, %v; want the one READ row", n, err)
 	}
-	var seq int64
-	if err := f.owner.QueryRow(ctx, `SELECT chain_seq FROM audit_log WHERE user_id = $1`, user).Scan(&seq); err != nil || seq == 999 {
-		t.Fatalf("forged chain_seq kept: %d %v", seq, err)
+	if rep := f.verify(t); !rep.OK() || rep.Rows != 19 {
+		t.Fatalf("after the service's seal: %d rows, %v", rep.Rows, rep.Breaks)
 	}
 }
 
@@ -363,44 +413,78 @@ func TestAuditChainSurvivesRollbacks(t *testing.T) {
 	if _, err := f.owner.Exec(ctx, `INSERT INTO patients (first_name, last_name, dob, gender) VALUES ('After', 'Rollback', '1990-01-01', 'OTHER')`); err != nil {
 		t.Fatal(err)
 	}
-	if rep := f.verify(t); !rep.OK() {
-		t.Fatalf("after a rollback: %v", rep.Breaks)
+	if n := f.seal(t); n != 1 {
+		t.Fatalf("sealed %d rows after a rollback and one write, want 1", n)
+	}
+	if rep := f.verify(t); !rep.OK() || rep.Rows != 19 {
+		t.Fatalf("after a rollback: %d rows, %v", rep.Rows, rep.Breaks)
+	}
+}
+
+// TestAuditSealWaitsForRunningTransactions: a row is sealed only once every
+// transaction that could still write a row before it in the chain has
+// ended, so no row is ever sealed out of order or left behind.
+func TestAuditSealWaitsForRunningTransactions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newChainFixture(t)
+	older, err := pgtest.Conn(t, f.db.OwnerURL).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer older.Rollback(ctx)
+	if _, err := older.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.sealOnce(t); n != 0 {
+		t.Fatalf("sealed %d rows while an older transaction that wrote one is open, want 0", n)
+	}
+	if rep := f.verify(t); !rep.OK() || rep.Pending != 1 {
+		t.Fatalf("with a row waiting: %d pending, %v", rep.Pending, rep.Breaks)
+	}
+	if err := older.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.seal(t); n != 2 {
+		t.Fatalf("sealed %d rows once the older transaction ended, want 2", n)
+	}
+	if n := f.sealOnce(t); n != 0 {
+		t.Fatalf("a second seal sealed %d rows, want 0", n)
+	}
+	rep := f.verify(t)
+	if !rep.OK() || rep.Rows != 20 || rep.Pending != 0 {
+		t.Fatalf("after sealing: %d rows, %d pending, %v", rep.Rows, rep.Pending, rep.Breaks)
 	}
 }
 
 // TestAuditArchiveKeepsTheChainVerifiable detaches old months, including a
-// row written after a month boundary by a transaction that began before
-// it, and checks that the chain still verifies and still catches a
-// deletion among the remaining rows.
+// row of an earlier month sealed after a row of a later one, and checks
+// that the chain still verifies, still continues where it ended, and still
+// catches a deletion among the remaining rows.
 func TestAuditArchiveKeepsTheChainVerifiable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newChainFixture(t)
+	db := pgtest.New(t)
+	f := chainFixture{db: db, owner: pgtest.Conn(t, db.OwnerURL)}
 	for _, m := range []string{"2025-01-01", "2025-02-01", "2025-03-01"} {
 		if _, err := f.owner.Exec(ctx, `SELECT medrec_audit_create_partition($1)`, m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// One transaction, so one stripe, in this order: January, February,
+	// One transaction each, so sealed in this order: January, February,
 	// January (the straggler), February, March.
-	tx, err := f.owner.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
 	for i, at := range []string{"2025-01-20", "2025-02-03", "2025-01-31 23:59:59", "2025-02-10", "2025-03-05"} {
-		if _, err := tx.Exec(ctx, `
+		if _, err := f.owner.Exec(ctx, `
 			INSERT INTO audit_log (table_name, record_id, action, changed_at, new_values)
 			VALUES ('demo', gen_random_uuid(), 'READ', $1::timestamptz, jsonb_build_object('i', $2::int))`, at+"Z", i); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var stripe int
-	if err := tx.QueryRow(ctx, `SELECT split_part(current_setting('medrec.audit_stripe'), ' ', 1)::int`).Scan(&stripe); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
+	if n := f.seal(t); n != 5 {
+		t.Fatalf("sealed %d rows, want 5", n)
 	}
 	var exported bytes.Buffer
 	n, err := postgres.ExportAuditLog(ctx, f.owner, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC), &exported)
@@ -413,8 +497,8 @@ func TestAuditArchiveKeepsTheChainVerifiable(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			t.Fatalf("export line %q: %v", sc.Text(), err)
 		}
-		for _, k := range []string{"id", "changed_at", "chain_stripe", "chain_seq", "row_hash", "payload_digest", "new_values"} {
-			if _, ok := line[k]; !ok {
+		for _, k := range []string{"id", "changed_at", "txid", "chain_seq", "row_hash", "payload_digest", "new_values"} {
+			if v, ok := line[k]; !ok || v == nil {
 				t.Errorf("export line lacks %s: %s", k, sc.Text())
 			}
 		}
@@ -424,28 +508,40 @@ func TestAuditArchiveKeepsTheChainVerifiable(t *testing.T) {
 	if err != nil || len(names) != 1 || names[0] != "audit_log_y2025m01" {
 		t.Fatalf("archive before February = %v, %v", names, err)
 	}
-	if rep := f.verify(t); !rep.OK() || rep.Anchored == 0 {
-		t.Fatalf("after detaching January: anchored %d, %v", rep.Anchored, rep.Breaks)
+	// January's first row left the chain for an anchor; the straggler's
+	// entry stays, anchored.
+	if n := f.count(t, `SELECT count(*) FROM audit_chain`); n != 4 {
+		t.Fatalf("%d chain entries after archiving January, want 4", n)
 	}
-	// Detaching February too leaves March; then only the anchors carry the
-	// stripe up to it.
+	if rep := f.verify(t); !rep.OK() || rep.Archived != 2 || rep.Rows != 3 {
+		t.Fatalf("after detaching January: %d rows, %d archived, %v", rep.Rows, rep.Archived, rep.Breaks)
+	}
+	// Detaching February too leaves March, after an anchor at seq 4.
 	if names, err := postgres.ArchiveAuditLog(ctx, f.owner, time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)); err != nil || len(names) != 1 {
 		t.Fatalf("archive before March = %v, %v", names, err)
 	}
-	if rep := f.verify(t); !rep.OK() {
-		t.Fatalf("after detaching February: %v", rep.Breaks)
+	if rep := f.verify(t); !rep.OK() || rep.Rows != 1 || rep.Head.Seq != 5 {
+		t.Fatalf("after detaching February: %d rows, head %d, %v", rep.Rows, rep.Head.Seq, rep.Breaks)
 	}
-	// A deletion among what is left is still caught (the March row is its
-	// stripe's newest: caught once a checkpoint covers it).
-	f.checkpoint(t)
+	// The chain goes on from there.
+	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
+		t.Fatal(err)
+	}
+	f.seal(t)
+	if rep := f.verify(t); !rep.OK() || rep.Head.Seq != 6 {
+		t.Fatalf("a row after archiving: head %d, %v", rep.Head.Seq, rep.Breaks)
+	}
+	// A deletion among what is left is still caught.
 	var march string
-	if err := f.owner.QueryRow(ctx, `SELECT id::text FROM audit_log WHERE table_name = 'demo'`).Scan(&march); err != nil {
+	if err := f.owner.QueryRow(ctx, `SELECT id::text FROM audit_log WHERE changed_at < '2025-04-01'`).Scan(&march); err != nil {
 		t.Fatal(err)
 	}
 	f.superuser(t, `DELETE FROM audit_log WHERE id = $1`, march)
-	rep := f.verify(t)
-	if rep.OK() || rep.Breaks[0].Stripe != stripe {
-		t.Fatalf("deleting the March row after archiving: %v", rep.Breaks)
+	wantBreak(t, f.verify(t), 5, march, "row is missing")
+	// Archiving refuses to drop the evidence of that deletion.
+	if _, err := postgres.ArchiveAuditLog(ctx, f.owner, time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC)); err == nil ||
+		!strings.Contains(err.Error(), "rows are missing") {
+		t.Fatalf("archive over a deleted row = %v, want refused", err)
 	}
 	// Detached, a month stays a plain table until the operator drops it.
 	if _, err := f.owner.Exec(ctx, `SELECT 1 FROM audit_log_y2025m01`); err != nil {
@@ -453,9 +549,48 @@ func TestAuditArchiveKeepsTheChainVerifiable(t *testing.T) {
 	}
 }
 
+// TestAuditArchiveWaitsForUnsealedRows: a month is not detached while one
+// of its rows is not sealed yet.
+func TestAuditArchiveWaitsForUnsealedRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	f := chainFixture{db: db, owner: pgtest.Conn(t, db.OwnerURL)}
+	if _, err := f.owner.Exec(ctx, `SELECT medrec_audit_create_partition('2025-01-01')`); err != nil {
+		t.Fatal(err)
+	}
+	// An open transaction below the horizon (it has an id, writes no
+	// audit row) holds the January row out of the chain.
+	open, err := pgtest.Conn(t, db.OwnerURL).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Rollback(ctx)
+	if _, err := open.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action, changed_at) VALUES ('demo', gen_random_uuid(), 'READ', '2025-01-10Z')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.ArchiveAuditLog(ctx, f.owner, time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)); err == nil || !strings.Contains(err.Error(), "not sealed yet") {
+		t.Fatalf("archive with an unsealed row = %v, want refused", err)
+	}
+	if err := open.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.seal(t)
+	if names, err := postgres.ArchiveAuditLog(ctx, f.owner, time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)); err != nil || len(names) != 1 {
+		t.Fatalf("archive once sealable = %v, %v", names, err)
+	}
+	if rep := f.verify(t); !rep.OK() || rep.Archived != 1 || rep.Head.Seq != 1 {
+		t.Fatalf("after archiving everything sealed: %d archived, head %d, %v", rep.Archived, rep.Head.Seq, rep.Breaks)
+	}
+}
+
 // TestAuditChainUnderConcurrentWriters: many service-role clients writing
 // audit rows at once (one and several rows per transaction, some rolled
-// back) leave a chain that verifies, spread over several stripes.
+// back) while the service role seals all the time leave a chain that
+// verifies and holds every committed row exactly once.
 func TestAuditChainUnderConcurrentWriters(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -464,7 +599,7 @@ func TestAuditChainUnderConcurrentWriters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.MaxConns = 12
+	cfg.MaxConns = 14
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -472,7 +607,24 @@ func TestAuditChainUnderConcurrentWriters(t *testing.T) {
 	defer pool.Close()
 	const user = "f0000000-0000-4000-8000-00000000000f"
 	var wg sync.WaitGroup
-	errs := make(chan error, 12)
+	errs := make(chan error, 14)
+	var stop atomic.Bool
+	var sealed atomic.Int64
+	sealers := sync.WaitGroup{}
+	for s := 0; s < 2; s++ { // two, as two medrec processes would
+		sealers.Add(1)
+		go func() {
+			defer sealers.Done()
+			for !stop.Load() {
+				n, err := postgres.SealAuditChain(ctx, pool)
+				if err != nil {
+					errs <- err
+					return
+				}
+				sealed.Add(int64(n))
+			}
+		}()
+	}
 	for c := 0; c < 12; c++ {
 		wg.Add(1)
 		go func() {
@@ -506,21 +658,19 @@ func TestAuditChainUnderConcurrentWriters(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	stop.Store(true)
+	sealers.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	owner := pgtest.Conn(t, db.OwnerURL)
-	rep, err := postgres.VerifyAuditChain(ctx, owner, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stripes int
-	if err := owner.QueryRow(ctx, `SELECT count(DISTINCT chain_stripe) FROM audit_log`).Scan(&stripes); err != nil {
-		t.Fatal(err)
-	}
-	if !rep.OK() || rep.Rows < 200 || stripes < 2 {
-		t.Fatalf("after concurrent writes: %d rows on %d stripes, breaks %v", rep.Rows, stripes, rep.Breaks)
+	f := chainFixture{db: db, owner: pgtest.Conn(t, db.OwnerURL)}
+	sealed.Add(int64(f.seal(t)))
+	rep := f.verify(t)
+	n := f.count(t, `SELECT count(*) FROM audit_log`)
+	if !rep.OK() || rep.Rows != n || sealed.Load() != n || n < 200 || rep.Pending != 0 {
+		t.Fatalf("after concurrent writes: %d rows verified, %d sealed, %d in the log, %d pending, breaks %v",
+			rep.Rows, sealed.Load(), n, rep.Pending, rep.Breaks)
 	}
 }
 
@@ -558,14 +708,16 @@ func TestAuditPartitionsAndDefault(t *testing.T) {
 	if _, err := owner.Exec(ctx, `SELECT medrec_audit_ensure_partitions()`); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := postgres.VerifyAuditChain(ctx, owner, nil); err != nil || !rep.OK() {
-		t.Fatalf("verify: %v %v", err, rep)
+	sealAll(t, owner)
+	if rep, err := postgres.VerifyAuditChain(ctx, owner, nil); err != nil || !rep.OK() || rep.Rows != 2 {
+		t.Fatalf("verify: %v %+v", err, rep)
 	}
 }
 
 // TestAuditChainMigrationKeepsRows: rolling 00017 back keeps every audit
 // row (redacted ones with their payload gone) in the plain table, and
-// applying it again chains them into a log that verifies.
+// applying it and what follows again chains them into a log that
+// verifies.
 func TestAuditChainMigrationKeepsRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -601,30 +753,95 @@ func TestAuditChainMigrationKeepsRows(t *testing.T) {
 	}
 }
 
-// TestAuditChainConsistentRewriteNeedsAnAnchor shows the limit of a chain
-// kept in the database alone: a superuser who removes a stripe's newest row
-// and moves its head back leaves a chain that verifies by itself; heads
-// kept from an earlier verify catch it.
-func TestAuditChainConsistentRewriteNeedsAnAnchor(t *testing.T) {
+// TestAuditChainSealedMigration: rolling 00023 back chains every row, the
+// sealed ones in their chain order, on one stripe of 00022's chain, which
+// 00022's trigger then continues; applying 00023 again seals them all.
+func TestAuditChainSealedMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newChainFixture(t)
-	kept := f.verify(t).Heads
-	s, n := f.middle(t)
-	f.superuser(t, `DELETE FROM audit_log WHERE chain_stripe = $1 AND chain_seq = $2`, s, n)
-	f.superuser(t, `
-		UPDATE audit_chain_head h SET last_seq = a.chain_seq, last_hash = a.row_hash
-		FROM audit_log a WHERE a.chain_stripe = h.stripe AND h.stripe = $1 AND a.chain_seq = $2`, s, n-1)
-	if rep := f.verify(t); !rep.OK() {
-		t.Fatalf("a consistent rewrite is expected to pass without an anchor; got %v", rep.Breaks)
+	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
+		t.Fatal(err) // not sealed when the rollback comes
 	}
-	rep, err := postgres.VerifyAuditChain(ctx, f.owner, kept)
+	m, err := postgres.NewMigrator(f.db.OwnerURL, postgres.AppRole{Name: pgtest.AppRoleName}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.OK() || rep.Breaks[0].Stripe != s || rep.Breaks[0].Seq != n {
-		t.Fatalf("with the earlier heads as anchor: %v, want stripe %d seq %d named", rep.Breaks, s, n)
+	defer m.Close()
+	rollBackTo(ctx, t, m, 22)
+	if _, err := f.owner.Exec(ctx, `INSERT INTO patients (first_name, last_name, dob, gender) VALUES ('Mig', 'Ration', '1990-01-01', 'OTHER')`); err != nil {
+		t.Fatal(err)
 	}
+	// 00022's chain, checked as its verifier did: each row's hash follows
+	// from its predecessor on its stripe, sequence numbers without gaps.
+	if bad := f.count(t, `
+		SELECT count(*) FROM (
+		    SELECT row_hash, chain_seq,
+		           sha256(coalesce(lag(row_hash) OVER w, decode(repeat('00', 32), 'hex')) ||
+		                  medrec_audit_row_bytes(id, chain_stripe, chain_seq, table_name, record_id, action,
+		                      user_id, changed_at, patient_id, emergency_access_id, payload_digest)) AS want,
+		           row_number() OVER w AS n
+		    FROM audit_log WINDOW w AS (PARTITION BY chain_stripe ORDER BY chain_seq)) x
+		WHERE row_hash <> want OR chain_seq <> n`); bad != 0 {
+		t.Fatalf("after rolling 00023 back: %d rows off 00022's chain", bad)
+	}
+	if n := f.count(t, `SELECT count(*) FROM audit_log WHERE chain_stripe = 0`); n != 19 {
+		t.Fatalf("%d rows on stripe 0 after rolling 00023 back, want the 19 written before", n)
+	}
+	if err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.seal(t)
+	rep := f.verify(t)
+	if !rep.OK() || rep.Rows != 20 {
+		t.Fatalf("after applying 00023 again: %d rows, %v", rep.Rows, rep.Breaks)
+	}
+}
+
+// TestAuditChainConsistentRewriteNeedsAnAnchor shows the limit of a chain
+// kept in the database alone: a superuser who removes the newest rows with
+// their chain entries, or rewrites the newest row and its hash, leaves a
+// chain that verifies by itself; a head kept from an earlier verify
+// catches it.
+func TestAuditChainConsistentRewriteNeedsAnAnchor(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("NewestDeleted", func(t *testing.T) {
+		t.Parallel()
+		f := newChainFixture(t)
+		kept := f.verify(t).Head
+		f.superuser(t, `DELETE FROM audit_log WHERE id = $1`, f.row(t, 18))
+		f.superuser(t, `DELETE FROM audit_chain WHERE seq = 18`)
+		if rep := f.verify(t); !rep.OK() {
+			t.Fatalf("a consistent rewrite is expected to pass without an anchor; got %v", rep.Breaks)
+		}
+		rep, err := postgres.VerifyAuditChain(ctx, f.owner, &kept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBreak(t, rep, 18, "", "before the trusted head")
+	})
+	t.Run("NewestRewritten", func(t *testing.T) {
+		t.Parallel()
+		f := newChainFixture(t)
+		kept := f.verify(t).Head
+		id := f.row(t, 18)
+		f.superuser(t, `UPDATE audit_log SET user_id = gen_random_uuid() WHERE id = $1`, id)
+		f.superuser(t, `
+			UPDATE audit_chain c SET row_hash = sha256(p.row_hash || medrec_audit_entry_bytes(c.seq, a.id,
+			       a.table_name, a.record_id, a.action, a.user_id, a.changed_at, a.patient_id,
+			       a.emergency_access_id, a.txid, c.payload_digest))
+			FROM audit_chain p, audit_log a
+			WHERE c.seq = 18 AND p.seq = 17 AND a.id = c.audit_id`)
+		if rep := f.verify(t); !rep.OK() {
+			t.Fatalf("a consistent rewrite is expected to pass without an anchor; got %v", rep.Breaks)
+		}
+		rep, err := postgres.VerifyAuditChain(ctx, f.owner, &kept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBreak(t, rep, 18, id, "differs from the trusted head")
+	})
 }
 
 // rollBackTo rolls migrations back, newest first, until version is the
@@ -651,50 +868,10 @@ func rollBackTo(ctx context.Context, t *testing.T, m *postgres.Migrator, version
 	}
 }
 
-// TestAuditCheckpoint: the service role may take a checkpoint but not
-// touch audit_chain_head otherwise; a checkpoint moves only stripes with
-// new rows, never back, and the chain verifies against it.
-func TestAuditCheckpoint(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	f := newChainFixture(t)
-	app := openApp(t, f.db)
-	moved, err := app.CheckpointAuditChain(ctx)
-	if err != nil || moved != 3 {
-		t.Fatalf("service role: first checkpoint moved %d stripes, %v; want 3", moved, err)
-	}
-	if moved, err := app.CheckpointAuditChain(ctx); err != nil || moved != 0 {
-		t.Fatalf("second checkpoint moved %d stripes, %v; want 0", moved, err)
-	}
-	var heads, rows int
-	if err := f.owner.QueryRow(ctx, `
-		SELECT (SELECT count(*) FROM audit_chain_head h WHERE h.last_seq > 0
-		          AND EXISTS (SELECT 1 FROM audit_log a WHERE a.chain_stripe = h.stripe
-		                      AND a.chain_seq = h.last_seq AND a.row_hash = h.last_hash)
-		          AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.chain_stripe = h.stripe AND a.chain_seq > h.last_seq)),
-		       (SELECT count(DISTINCT chain_stripe) FROM audit_log)`).Scan(&heads, &rows); err != nil {
-		t.Fatal(err)
-	}
-	if heads != rows {
-		t.Fatalf("%d checkpoints at their stripe's last row, want %d", heads, rows)
-	}
-	if rep := f.verify(t); !rep.OK() {
-		t.Fatalf("after a checkpoint: %v", rep.Breaks)
-	}
-	// Deleting a stripe's newest row and checkpointing again does not move
-	// the checkpoint back over the hole.
-	s, n := f.middle(t)
-	f.superuser(t, `DELETE FROM audit_log WHERE chain_stripe = $1 AND chain_seq = $2`, s, n)
-	if moved := f.checkpoint(t); moved != 0 {
-		t.Fatalf("checkpoint after a deletion moved %d stripes", moved)
-	}
-	wantBreak(t, f.verify(t), s, n, "", "missing at the end")
-}
-
-// TestAuditChainRefusesSnapshotIsolation: the trigger reads a stripe's last
-// row, which a snapshot older than the stripe's lock may not show; audit
-// rows are refused outside READ COMMITTED.
-func TestAuditChainRefusesSnapshotIsolation(t *testing.T) {
+// TestAuditedWritesUnderSnapshotIsolation: with nothing to read on the
+// write path, audited writes work at every isolation level and chain as
+// any other.
+func TestAuditedWritesUnderSnapshotIsolation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newChainFixture(t)
@@ -703,165 +880,17 @@ func TestAuditChainRefusesSnapshotIsolation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO patients (first_name, last_name, dob, gender) VALUES ('Snap', 'Shot', '1990-01-01', 'OTHER')`)
-		tx.Rollback(ctx)
-		if sqlState(err) != "0A000" || !strings.Contains(err.Error(), "READ COMMITTED") {
-			t.Errorf("%s: audited insert = %v, want 0A000", iso, err)
-		}
-	}
-	if rep := f.verify(t); !rep.OK() {
-		t.Fatal(rep.Breaks)
-	}
-}
-
-// TestAuditChainIgnoresAForgedStripeSetting: medrec.audit_stripe is a
-// setting any caller can write. Pointing it at a stripe another
-// transaction holds, or at garbage, must neither block nor fork the chain.
-func TestAuditChainIgnoresAForgedStripeSetting(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	f := newChainFixture(t)
-	other := pgtest.Conn(t, f.db.OwnerURL)
-	holder, err := other.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Rollback(ctx)
-	if _, err := holder.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
-		t.Fatal(err)
-	}
-	var held string
-	if err := holder.QueryRow(ctx, `SELECT current_setting('medrec.audit_stripe')`).Scan(&held); err != nil {
-		t.Fatal(err)
-	}
-	for _, forged := range []string{held, held + " 1 " + strings.Repeat("00", 32), "99", "x", "3 (0,1)"} {
-		tx, err := f.owner.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(ctx, `SELECT set_config('medrec.audit_stripe', $1, true)`, forged); err != nil {
-			t.Fatal(err)
-		}
-		var stripe string
-		if err := tx.QueryRow(ctx, `
-			INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')
-			RETURNING chain_stripe::text`).Scan(&stripe); err != nil {
-			t.Fatalf("forged %q: %v", forged, err)
-		}
-		if stripe == held {
-			t.Errorf("forged %q: wrote on stripe %s, which another transaction holds", forged, held)
+		if _, err := tx.Exec(ctx, `INSERT INTO patients (first_name, last_name, dob, gender) VALUES ('Snap', 'Shot', '1990-01-01', 'OTHER')`); err != nil {
+			t.Fatalf("%s: audited insert: %v", iso, err)
 		}
 		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := holder.Commit(ctx); err != nil {
-		t.Fatal(err)
+	if n := f.seal(t); n != 2 {
+		t.Fatalf("sealed %d rows, want 2", n)
 	}
-	if rep := f.verify(t); !rep.OK() {
-		t.Fatalf("after forged settings: %v", rep.Breaks)
-	}
-}
-
-// TestAuditChainContinuesAfterAnArchivedStraggler: a stripe whose newest
-// row (by sequence) was archived with an earlier month while an older one
-// stays live continues after the archived row, not after the live one.
-func TestAuditChainContinuesAfterAnArchivedStraggler(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	f := newChainFixture(t)
-	for _, m := range []string{"2025-01-01", "2025-02-01"} {
-		if _, err := f.owner.Exec(ctx, `SELECT medrec_audit_create_partition($1)`, m); err != nil {
-			t.Fatal(err)
-		}
-	}
-	insert := func(tx pgx.Tx, at string) (stripe int, seq int64) {
-		t.Helper()
-		if err := tx.QueryRow(ctx, `
-			INSERT INTO audit_log (table_name, record_id, action, changed_at)
-			VALUES ('demo', gen_random_uuid(), 'READ', $1::timestamptz)
-			RETURNING chain_stripe, chain_seq`, at).Scan(&stripe, &seq); err != nil {
-			t.Fatal(err)
-		}
-		return stripe, seq
-	}
-	tx, err := f.owner.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	stripe, _ := insert(tx, "2025-02-03T00:00:00Z")
-	_, last := insert(tx, "2025-01-31T23:59:59Z") // the straggler
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	f.checkpoint(t)
-	if _, err := postgres.ArchiveAuditLog(ctx, f.owner, time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)); err != nil {
-		t.Fatal(err)
-	}
-	tx, err = f.owner.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	s, seq := insert(tx, "2025-02-04T00:00:00Z")
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if s == stripe && seq != last+1 {
-		t.Fatalf("after the archived straggler at seq %d, the stripe went on at %d", last, seq)
-	}
-	if s != stripe {
-		t.Logf("the new row took stripe %d, not %d: the straggler case was not exercised", s, stripe)
-	}
-	if rep := f.verify(t); !rep.OK() {
-		t.Fatalf("after archiving a straggler: %v", rep.Breaks)
-	}
-}
-
-// TestAuditChainHeadsFromLogMigration: rolling 00022 back resyncs the
-// heads from the log, so 00017's trigger continues the chains written under
-// 00022, and applying 00022 again continues the chains 00017's trigger
-// wrote.
-func TestAuditChainHeadsFromLogMigration(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	f := newChainFixture(t) // written by 00022's trigger
-	m, err := postgres.NewMigrator(f.db.OwnerURL, postgres.AppRole{Name: pgtest.AppRoleName}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	write := func() {
-		t.Helper()
-		for i := 0; i < 3; i++ {
-			if _, err := f.owner.Exec(ctx, `INSERT INTO patients (first_name, last_name, dob, gender) VALUES ('Mig', 'Ration', '1990-01-01', 'OTHER')`); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	rollBackTo(ctx, t, m, 21)
-	var behind int
-	if err := f.owner.QueryRow(ctx, `
-		SELECT count(*) FROM audit_chain_head h
-		WHERE EXISTS (SELECT 1 FROM audit_log a WHERE a.chain_stripe = h.stripe)
-		  AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.chain_stripe = h.stripe
-		                  AND a.chain_seq = h.last_seq AND a.row_hash = h.last_hash
-		                  AND a.chain_seq = (SELECT max(b.chain_seq) FROM audit_log b WHERE b.chain_stripe = h.stripe))`).Scan(&behind); err != nil {
-		t.Fatal(err)
-	}
-	if behind != 0 {
-		t.Fatalf("after rolling 00022 back, %d heads are not at their stripe's last row", behind)
-	}
-	write()
-	if rep := f.verify(t); !rep.OK() {
-		t.Fatalf("00017's trigger after rolling 00022 back: %v", rep.Breaks)
-	}
-	if err := m.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
-	write()
-	if rep := f.verify(t); !rep.OK() {
-		t.Fatalf("00022's trigger after applying it again: %v", rep.Breaks)
+	if rep := f.verify(t); !rep.OK() || rep.Rows != 20 {
+		t.Fatalf("%d rows, %v", rep.Rows, rep.Breaks)
 	}
 }

@@ -15,132 +15,124 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The audit log's hash chain (migrations 00017 and 00022, docs/security.md
-// "The audit log"). Rows are on 32 stripes; on each, row_hash =
-// sha256(previous row_hash || medrec_audit_row_bytes(row)), starting from
-// 32 zero bytes. The canonical bytes come from the database function, so
-// the verifier cannot drift from the trigger; the chaining itself is
-// recomputed here.
+// The audit log's hash chain (migration 00023, docs/security.md "The
+// audit log"). Audit rows are written as they are; medrec_audit_seal()
+// appends an entry to audit_chain for each row whose transaction has ended,
+// with row_hash = sha256(previous row_hash || medrec_audit_entry_bytes(row)),
+// starting from 32 zero bytes. The canonical bytes come from the database
+// function, so the verifier cannot drift from the sealer; the chaining
+// itself is recomputed here.
 
-// auditChainStripes is the number of stripes; audit_chain_head has one
-// checkpoint row per stripe.
-const auditChainStripes = 32
-
-// auditGenesis is the hash before a stripe's first row.
+// auditGenesis is the hash before the chain's first entry.
 var auditGenesis = make([]byte, sha256.Size)
 
-// ChainBreak is the first row of one stripe where the chain does not hold.
+// ChainBreak is a place where the audit chain does not hold.
 type ChainBreak struct {
-	Stripe    int
-	Seq       int64     // the position in the stripe
-	ID        string    // the row's id; empty when the break is a missing row with nothing after it
+	Seq       int64     // the chain position; 0 for a row that is not in the chain
+	ID        string    // the audit row's id; empty when the break is missing entries
 	ChangedAt time.Time // zero when ID is empty
 	Problem   string
 }
 
 func (b ChainBreak) String() string {
-	if b.ID == "" {
-		return fmt.Sprintf("stripe %d seq %d: %s", b.Stripe, b.Seq, b.Problem)
+	switch {
+	case b.ID == "":
+		return fmt.Sprintf("seq %d: %s", b.Seq, b.Problem)
+	case b.Seq == 0:
+		return fmt.Sprintf("row %s (changed_at %s): %s", b.ID, b.ChangedAt.UTC().Format(time.RFC3339Nano), b.Problem)
 	}
-	return fmt.Sprintf("stripe %d seq %d, row %s (changed_at %s): %s",
-		b.Stripe, b.Seq, b.ID, b.ChangedAt.UTC().Format(time.RFC3339Nano), b.Problem)
+	return fmt.Sprintf("seq %d, row %s (changed_at %s): %s",
+		b.Seq, b.ID, b.ChangedAt.UTC().Format(time.RFC3339Nano), b.Problem)
 }
 
 // AuditVerifyReport is what VerifyAuditChain found.
 type AuditVerifyReport struct {
-	Rows     int64 // rows checked
-	Redacted int64 // rows whose payload an erasure removed, accepted
-	Anchored int   // stripes that start from an archive anchor
-	// Breaks holds the first break of each broken stripe, earliest
-	// changed_at first; Breaks[0] is the first bad row. Empty: the chain holds.
+	Rows     int64 // chain entries checked against their rows
+	Redacted int64 // of those, rows whose payload an erasure removed, accepted
+	Archived int64 // entries whose rows were archived, accepted from their anchors
+	Pending  int64 // rows not sealed yet: their transactions were running at the last seal
+	// Breaks holds the first break in the chain, if any, and every row
+	// that should be in the chain and is not, earliest changed_at first;
+	// Breaks[0] is the first bad row. Empty: the chain holds.
 	Breaks []ChainBreak
-	// Heads are the stripes' ends as verified (for a broken stripe, the
-	// last position verified before the break), one per stripe: keep them
-	// (`verify -heads`) to detect a later consistent rewrite or the removal
-	// of rows written after the last checkpoint (`verify -anchor`).
-	Heads []AuditHead
+	// Head is the chain's end as verified (when broken, the last position
+	// verified before the break): keep it (`verify -heads`) to detect a
+	// later consistent rewrite or the removal of the newest entries
+	// (`verify -anchor`).
+	Head AuditHead
 }
 
 // OK reports whether the whole chain verified.
 func (r *AuditVerifyReport) OK() bool { return len(r.Breaks) == 0 }
 
-// AuditHead is a stripe's last sequence number and hash: what `medrec audit
-// verify` prints and what it may be given back later as a trusted anchor.
+// AuditHead is a chain position and its hash: what `medrec audit verify`
+// writes and what it may be given back later as a trusted anchor.
 type AuditHead struct {
-	Stripe int    `json:"stripe"`
-	Seq    int64  `json:"seq"`
-	Hash   string `json:"hash"` // hex
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"` // hex
 }
 
-type chainRow struct {
-	stripe    int
-	seq       int64
-	id        string
-	changedAt time.Time
-	rowHash   []byte
-	rowBytes  []byte
-	payloadOK bool
-	redacted  bool
-	patientID *string
+// SealAuditChain seals every audit row whose transaction has ended
+// (medrec_audit_seal) and returns how many it chained; 0 also when another
+// process is sealing. q is the service's pool or the owner's connection.
+func SealAuditChain(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (int, error) {
+	var n int
+	if err := q.QueryRow(ctx, `SELECT medrec_audit_seal()`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("seal audit chain: %w", translate(err))
+	}
+	return n, nil
 }
 
-// VerifyAuditChain checks every stripe of the audit chain in one snapshot:
-// each row's hash against its content and its predecessor, sequence numbers
-// without gaps or duplicates, each stripe reaching at least its checkpoint
-// in audit_chain_head with the same hash at that position (rows written
-// since the last checkpoint are covered only by trusted heads), payload
-// digests (a payload may differ only on a row an erasure redacted, with an
-// ERASE row for its patient in the log). After archiving, a stripe starts
-// from its anchor in audit_chain_anchor.
+// SealAuditChain seals the audit rows of ended transactions; the service
+// calls it every second.
+func (db *DB) SealAuditChain(ctx context.Context) (int, error) {
+	return SealAuditChain(ctx, db.pool)
+}
+
+// VerifyAuditChain checks the audit chain in one snapshot: every entry of
+// audit_chain, in order and without gaps, against its row (the hash from
+// its predecessor and the row's content; the payload against the digest,
+// which may differ only on a row an erasure redacted, with an ERASE row for
+// its patient in the log), and every audit row against the chain: a row
+// whose transaction ended before the last seal must be in it. After
+// archiving, the chain starts from its anchor in audit_chain_anchor, and
+// entries whose rows were archived are accepted if they are anchors.
 //
-// conn must be the schema owner's (or a superuser's): the heads and anchors
-// are out of the service role's reach. trusted, when given, are heads from
-// an earlier run (`verify -anchor`): each stripe must still pass through
-// that position with that hash, which catches a consistent rewrite of the
-// whole chain made after it was taken.
-func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted []AuditHead) (*AuditVerifyReport, error) {
+// conn must be the schema owner's (or a superuser's): the chain is out of
+// the service role's reach. trusted, when given, is a head from an earlier
+// run (`verify -anchor`): the chain must still pass through that position
+// with that hash, which catches a consistent rewrite of the chain, or the
+// removal of its newest entries, made after it was taken. Rows not yet
+// sealed are only counted: seal first (SealAuditChain) to check them.
+func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted *AuditHead) (*AuditVerifyReport, error) {
+	var trustedHash []byte
+	if trusted != nil {
+		b, err := hex.DecodeString(trusted.Hash)
+		if err != nil || len(b) != sha256.Size {
+			return nil, fmt.Errorf("verify audit chain: trusted head: bad hash %q", trusted.Hash)
+		}
+		trustedHash = b
+	}
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("verify audit chain: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 
-	// The checkpoints medrec_audit_checkpoint() recorded (00022; before it,
-	// the heads the chain trigger kept, which are checkpoints too).
-	heads := map[int]AuditHead{}
-	rows, err := tx.Query(ctx, `SELECT stripe, last_seq, last_hash FROM audit_chain_head ORDER BY stripe`)
-	if err != nil {
-		return nil, fmt.Errorf("verify audit chain: read checkpoints: %w", err)
-	}
-	for rows.Next() {
-		var h AuditHead
-		var hash []byte
-		if err := rows.Scan(&h.Stripe, &h.Seq, &hash); err != nil {
-			return nil, fmt.Errorf("verify audit chain: read checkpoints: %w", err)
-		}
-		h.Hash = hex.EncodeToString(hash)
-		heads[h.Stripe] = h
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("verify audit chain: read checkpoints: %w", err)
-	}
-
-	type anchor struct {
-		seq  int64
-		hash []byte
-	}
-	anchors := map[int][]anchor{}
-	rows, err = tx.Query(ctx, `SELECT stripe, seq, row_hash FROM audit_chain_anchor ORDER BY stripe, seq`)
+	anchors := map[int64][]byte{}
+	rows, err := tx.Query(ctx, `SELECT seq, row_hash FROM audit_chain_anchor`)
 	if err != nil {
 		return nil, fmt.Errorf("verify audit chain: read anchors: %w", err)
 	}
 	for rows.Next() {
-		var s int
-		var a anchor
-		if err := rows.Scan(&s, &a.seq, &a.hash); err != nil {
+		var seq int64
+		var hash []byte
+		if err := rows.Scan(&seq, &hash); err != nil {
 			return nil, fmt.Errorf("verify audit chain: read anchors: %w", err)
 		}
-		anchors[s] = append(anchors[s], a)
+		anchors[seq] = hash
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("verify audit chain: read anchors: %w", err)
@@ -162,245 +154,73 @@ func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted []AuditHead) 
 		return nil, fmt.Errorf("verify audit chain: read erasures: %w", err)
 	}
 
-	trustedBy := map[int]map[int64][]byte{}
-	for _, h := range trusted {
-		b, err := hex.DecodeString(h.Hash)
-		if err != nil || len(b) != sha256.Size {
-			return nil, fmt.Errorf("verify audit chain: trusted head of stripe %d: bad hash %q", h.Stripe, h.Hash)
-		}
-		if trustedBy[h.Stripe] == nil {
-			trustedBy[h.Stripe] = map[int64][]byte{}
-		}
-		trustedBy[h.Stripe][h.Seq] = b
+	// The horizon of the last seal: every row of a transaction below it
+	// must be in the chain.
+	var sealedBelow int64
+	if err := tx.QueryRow(ctx, `
+		SELECT coalesce(max(s.sealed_below), 0) FROM (
+		    (SELECT sealed_below FROM audit_chain ORDER BY seq DESC LIMIT 1)
+		    UNION ALL
+		    (SELECT sealed_below FROM audit_chain_anchor ORDER BY seq DESC LIMIT 1)) s`).Scan(&sealedBelow); err != nil {
+		return nil, fmt.Errorf("verify audit chain: read the horizon: %w", err)
 	}
 
 	rep := &AuditVerifyReport{}
-	ends := map[int]AuditHead{}
-	// walker checks one stripe.
-	type walker struct {
-		stripe int
-		next   int64  // the sequence number expected next
-		prev   []byte // the hash before it
-		bridge map[int64][]byte
-		broken bool
+	w := chainWalk{rep: rep, anchors: anchors, erased: erased, trustedHash: trustedHash}
+	if trusted != nil {
+		w.trustedSeq = trusted.Seq
 	}
-	var w *walker
-	fail := func(b ChainBreak) {
-		if !w.broken {
-			w.broken = true
-			rep.Breaks = append(rep.Breaks, b)
-		}
-	}
-	// checkpoint checks the stripe's position seq, whose hash is hash,
-	// against the stripe's checkpoint.
-	checkpoint := func(seq int64, hash []byte, id string, changedAt time.Time) {
-		if head, ok := heads[w.stripe]; ok && head.Seq == seq && head.Hash != hex.EncodeToString(hash) {
-			fail(ChainBreak{Stripe: w.stripe, Seq: seq, ID: id, ChangedAt: changedAt,
-				Problem: "the stripe's hash here differs from its checkpoint in audit_chain_head: rewritten"})
-		}
-	}
-	// start begins stripe s whose first remaining row has sequence first
-	// (0: no rows at all).
-	start := func(s int, first int64) {
-		w = &walker{stripe: s, next: 1, prev: auditGenesis, bridge: map[int64][]byte{}}
-		as := anchors[s]
-		base := -1
-		for i, a := range as {
-			if first == 0 || a.seq < first {
-				base = i
-			}
-		}
-		if base >= 0 {
-			rep.Anchored++
-			w.next, w.prev = as[base].seq+1, as[base].hash
-		}
-		// Archived rows sequenced after the first live one (stragglers
-		// from an earlier month), also when no archived row precedes it.
-		for _, a := range as[base+1:] {
-			w.bridge[a.seq] = a.hash
-		}
-		// A checkpoint before the stripe's start is among archived rows
-		// that are not anchors: there is nothing left to check it against.
-		checkpoint(w.next-1, w.prev, "", time.Time{})
-	}
-	// bridge steps over archived rows (anchors) up to, not including, seq
-	// (all of them when seq is 0).
-	bridge := func(seq int64) {
-		for seq == 0 || w.next < seq {
-			h, ok := w.bridge[w.next]
-			if !ok {
-				return
-			}
-			if t, ok := trustedBy[w.stripe][w.next]; ok && !bytes.Equal(t, h) {
-				fail(ChainBreak{Stripe: w.stripe, Seq: w.next, Problem: "the archive anchor differs from the trusted anchor: the chain was rewritten"})
-			}
-			checkpoint(w.next, h, "", time.Time{})
-			w.prev = h
-			w.next++
-		}
-	}
-	finish := func() {
-		if w == nil {
-			return
-		}
-		// The position verified last: the stripe's end when it holds.
-		defer func() {
-			ends[w.stripe] = AuditHead{Stripe: w.stripe, Seq: w.next - 1, Hash: hex.EncodeToString(w.prev)}
-		}()
-		if w.broken {
-			return
-		}
-		bridge(0)
-		if w.broken {
-			return
-		}
-		last := w.next - 1
-		head, ok := heads[w.stripe]
-		switch {
-		case !ok:
-			fail(ChainBreak{Stripe: w.stripe, Seq: last, Problem: "stripe has no checkpoint in audit_chain_head"})
-		case head.Seq > last:
-			fail(ChainBreak{Stripe: w.stripe, Seq: last + 1, Problem: fmt.Sprintf(
-				"rows %d to %d are missing at the end of the stripe (its checkpoint is at %d): deleted", last+1, head.Seq, head.Seq)})
-		}
-		for seq := range trustedBy[w.stripe] {
-			if seq > last {
-				fail(ChainBreak{Stripe: w.stripe, Seq: seq, Problem: "the trusted anchor is beyond the end of the stripe: rows deleted"})
-			}
-		}
-	}
-
-	// check processes all rows of one (stripe, seq): normally exactly one.
-	check := func(group []chainRow) {
-		r0 := group[0]
-		if w == nil || w.stripe != r0.stripe {
-			finish()
-			start(r0.stripe, r0.seq)
-		}
-		rep.Rows += int64(len(group))
-		if w.broken {
-			return
-		}
-		bridge(r0.seq)
-		if w.broken {
-			return
-		}
-		if r0.seq > w.next {
-			fail(ChainBreak{Stripe: r0.stripe, Seq: r0.seq, ID: r0.id, ChangedAt: r0.changedAt, Problem: fmt.Sprintf(
-				"the rows before it (seq %d to %d) are missing: deleted", w.next, r0.seq-1)})
-			return
-		}
-		if r0.seq < w.next { // an archived position that also has a live row
-			fail(ChainBreak{Stripe: r0.stripe, Seq: r0.seq, ID: r0.id, ChangedAt: r0.changedAt,
-				Problem: "a row sits at a position that was archived: inserted"})
-			return
-		}
-		// The genuine row is the one whose hash follows from its predecessor.
-		var good *chainRow
-		var bad []chainRow
-		for i := range group {
-			r := &group[i]
-			sum := sha256.Sum256(append(slices.Clone(w.prev), r.rowBytes...))
-			if good == nil && bytes.Equal(sum[:], r.rowHash) {
-				good = r
-			} else {
-				bad = append(bad, *r)
-			}
-		}
-		switch {
-		case good == nil && len(group) > 1:
-			fail(ChainBreak{Stripe: r0.stripe, Seq: r0.seq, ID: r0.id, ChangedAt: r0.changedAt,
-				Problem: fmt.Sprintf("%d rows share this position and none matches its hash: inserted or edited", len(group))})
-			return
-		case good == nil:
-			fail(ChainBreak{Stripe: r0.stripe, Seq: r0.seq, ID: r0.id, ChangedAt: r0.changedAt,
-				Problem: "its content does not match its hash: edited, moved or reordered"})
-			return
-		case len(bad) > 0:
-			b := bad[0]
-			fail(ChainBreak{Stripe: b.stripe, Seq: b.seq, ID: b.id, ChangedAt: b.changedAt,
-				Problem: fmt.Sprintf("a second row at this position (the genuine one is %s): inserted", good.id)})
-			return
-		}
-		checkpoint(good.seq, good.rowHash, good.id, good.changedAt)
-		if w.broken {
-			return
-		}
-		if !good.payloadOK {
-			if !good.redacted || good.patientID == nil || !erased[*good.patientID] {
-				fail(ChainBreak{Stripe: good.stripe, Seq: good.seq, ID: good.id, ChangedAt: good.changedAt,
-					Problem: "old_values/new_values do not match the payload digest: edited"})
-				return
-			}
-			rep.Redacted++
-		}
-		w.prev = good.rowHash
-		if t, ok := trustedBy[w.stripe][good.seq]; ok && !bytes.Equal(t, good.rowHash) {
-			fail(ChainBreak{Stripe: good.stripe, Seq: good.seq, ID: good.id, ChangedAt: good.changedAt,
-				Problem: "the row differs from the trusted anchor: the chain was rewritten"})
-			return
-		}
-		w.next++
-	}
-
 	rows, err = tx.Query(ctx, `
-		SELECT chain_stripe, chain_seq, id::text, changed_at, row_hash,
-		       medrec_audit_row_bytes(id, chain_stripe, chain_seq, table_name, record_id, action,
-		                              user_id, changed_at, patient_id, emergency_access_id, payload_digest),
-		       payload_digest = medrec_audit_payload_digest(old_values, new_values),
-		       redacted_at IS NOT NULL AND old_values IS NULL AND new_values IS NULL,
-		       patient_id::text
-		FROM audit_log
-		ORDER BY chain_stripe, chain_seq, id`)
+		SELECT c.seq, c.audit_id::text, c.changed_at, c.row_hash, a.id IS NOT NULL,
+		       medrec_audit_entry_bytes(c.seq, a.id, a.table_name, a.record_id, a.action, a.user_id,
+		                                a.changed_at, a.patient_id, a.emergency_access_id, a.txid,
+		                                c.payload_digest),
+		       coalesce(c.payload_digest = medrec_audit_payload_digest(a.old_values, a.new_values), false),
+		       coalesce(a.redacted_at IS NOT NULL AND a.old_values IS NULL AND a.new_values IS NULL, false),
+		       a.patient_id::text
+		FROM audit_chain c
+		LEFT JOIN audit_log a ON a.id = c.audit_id AND a.changed_at = c.changed_at
+		ORDER BY c.seq`)
 	if err != nil {
-		return nil, fmt.Errorf("verify audit chain: read rows: %w", err)
+		return nil, fmt.Errorf("verify audit chain: read the chain: %w", err)
 	}
-	var group []chainRow
-	withRows := map[int]bool{} // the stripes with at least one row in audit_log
 	for rows.Next() {
-		var r chainRow
-		var stripe int16
-		if err := rows.Scan(&stripe, &r.seq, &r.id, &r.changedAt, &r.rowHash, &r.rowBytes,
-			&r.payloadOK, &r.redacted, &r.patientID); err != nil {
-			return nil, fmt.Errorf("verify audit chain: read rows: %w", err)
+		var e chainEntry
+		if err := rows.Scan(&e.seq, &e.id, &e.changedAt, &e.rowHash, &e.present, &e.rowBytes,
+			&e.payloadOK, &e.redacted, &e.patientID); err != nil {
+			return nil, fmt.Errorf("verify audit chain: read the chain: %w", err)
 		}
-		r.stripe = int(stripe)
-		withRows[r.stripe] = true
-		if len(group) > 0 && (group[0].stripe != r.stripe || group[0].seq != r.seq) {
-			check(group)
-			group = nil
-		}
-		group = append(group, r)
+		w.step(e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("verify audit chain: read rows: %w", err)
+		return nil, fmt.Errorf("verify audit chain: read the chain: %w", err)
 	}
-	if len(group) > 0 {
-		check(group)
-	}
-	finish()
+	w.finish()
 
-	// Stripes without a single remaining row must still end at their head.
-	seen := map[int]bool{}
-	for _, b := range rep.Breaks {
-		seen[b.Stripe] = true
+	// Rows the chain does not have: pending if their transaction was still
+	// running at the last seal, else put there after it.
+	rows, err = tx.Query(ctx, `
+		SELECT a.id::text, a.changed_at, a.txid FROM audit_log a
+		WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = a.id AND c.changed_at = a.changed_at)
+		ORDER BY a.changed_at, a.id`)
+	if err != nil {
+		return nil, fmt.Errorf("verify audit chain: read unsealed rows: %w", err)
 	}
-	for s := 0; s < auditChainStripes; s++ {
-		if withRows[s] || seen[s] {
+	for rows.Next() {
+		var b ChainBreak
+		var txid int64
+		if err := rows.Scan(&b.ID, &b.ChangedAt, &txid); err != nil {
+			return nil, fmt.Errorf("verify audit chain: read unsealed rows: %w", err)
+		}
+		if txid >= sealedBelow {
+			rep.Pending++
 			continue
 		}
-		start(s, 0)
-		finish()
+		b.Problem = "not in the chain, though its transaction ended before the last seal: inserted"
+		rep.Breaks = append(rep.Breaks, b)
 	}
-	for s := range heads {
-		if s < 0 || s >= auditChainStripes {
-			rep.Breaks = append(rep.Breaks, ChainBreak{Stripe: s, Problem: "unexpected stripe checkpoint"})
-		}
-	}
-	for s := 0; s < auditChainStripes; s++ {
-		if h, ok := ends[s]; ok {
-			rep.Heads = append(rep.Heads, h)
-		}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("verify audit chain: read unsealed rows: %w", err)
 	}
 	sort.SliceStable(rep.Breaks, func(i, j int) bool {
 		a, b := rep.Breaks[i], rep.Breaks[j]
@@ -412,8 +232,133 @@ func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted []AuditHead) 
 	return rep, nil
 }
 
-// auditExportRow is one line of `medrec audit export`: every column,
-// including the chain's, so an archive can be verified offline.
+// chainEntry is one entry of audit_chain with what its row says now.
+type chainEntry struct {
+	seq       int64
+	id        string
+	changedAt time.Time
+	rowHash   []byte
+	present   bool   // the row is in audit_log
+	rowBytes  []byte // medrec_audit_entry_bytes of the row as it is now
+	payloadOK bool
+	redacted  bool
+	patientID *string
+}
+
+// chainWalk checks the entries of audit_chain in order; it stops at the
+// first break, after which nothing further can be trusted.
+type chainWalk struct {
+	rep         *AuditVerifyReport
+	anchors     map[int64][]byte
+	erased      map[string]bool
+	trustedSeq  int64
+	trustedHash []byte // nil: no trusted head
+	started     bool
+	next        int64  // the position expected next
+	prev        []byte // the hash before it
+	broken      bool
+}
+
+func (w *chainWalk) fail(b ChainBreak) {
+	w.broken = true
+	w.rep.Breaks = append(w.rep.Breaks, b)
+}
+
+// start begins the walk before position first: from genesis, or after
+// archiving from the anchor just before it.
+func (w *chainWalk) start(first int64) {
+	w.started = true
+	w.next, w.prev = 1, auditGenesis
+	if first <= 1 {
+		return
+	}
+	hash, ok := w.anchors[first-1]
+	if !ok {
+		w.fail(ChainBreak{Seq: 1, Problem: fmt.Sprintf(
+			"entries 1 to %d are missing from the chain and no archive anchor covers them: deleted", first-1)})
+		return
+	}
+	w.rep.Archived++
+	w.next, w.prev = first, hash
+	w.checkTrusted(first-1, hash, "", time.Time{})
+}
+
+func (w *chainWalk) checkTrusted(seq int64, hash []byte, id string, changedAt time.Time) {
+	if w.trustedHash != nil && seq == w.trustedSeq && !bytes.Equal(hash, w.trustedHash) {
+		w.fail(ChainBreak{Seq: seq, ID: id, ChangedAt: changedAt,
+			Problem: "the chain here differs from the trusted head: the chain was rewritten"})
+	}
+}
+
+func (w *chainWalk) step(e chainEntry) {
+	if !w.started {
+		w.start(e.seq)
+	}
+	if w.broken {
+		return
+	}
+	bad := func(problem string) {
+		w.fail(ChainBreak{Seq: e.seq, ID: e.id, ChangedAt: e.changedAt, Problem: problem})
+	}
+	switch {
+	case e.seq != w.next:
+		bad(fmt.Sprintf("the entries before it (seq %d to %d) are missing from the chain: deleted", w.next, e.seq-1))
+		return
+	case !e.present:
+		if hash, ok := w.anchors[e.seq]; !ok || !bytes.Equal(hash, e.rowHash) {
+			bad("the row is missing: deleted")
+			return
+		}
+		w.rep.Archived++
+	default:
+		sum := sha256.Sum256(append(slices.Clone(w.prev), e.rowBytes...))
+		if !bytes.Equal(sum[:], e.rowHash) {
+			bad("its content does not match its hash: edited, moved or reordered")
+			return
+		}
+		if !e.payloadOK {
+			if !e.redacted || e.patientID == nil || !w.erased[*e.patientID] {
+				bad("old_values/new_values do not match the payload digest: edited")
+				return
+			}
+			w.rep.Redacted++
+		}
+		w.rep.Rows++
+	}
+	w.checkTrusted(e.seq, e.rowHash, e.id, e.changedAt)
+	if w.broken {
+		return
+	}
+	w.prev = e.rowHash
+	w.next++
+}
+
+// finish ends the walk: the head, and a trusted head beyond the end.
+func (w *chainWalk) finish() {
+	if !w.started {
+		// An empty chain: everything archived (the newest anchor) or
+		// nothing sealed yet (genesis).
+		w.started, w.next, w.prev = true, 1, auditGenesis
+		var top int64
+		for seq := range w.anchors {
+			top = max(top, seq)
+		}
+		if top > 0 {
+			w.rep.Archived++
+			w.next, w.prev = top+1, w.anchors[top]
+			w.checkTrusted(top, w.prev, "", time.Time{})
+		}
+	}
+	w.rep.Head = AuditHead{Seq: w.next - 1, Hash: hex.EncodeToString(w.prev)}
+	if !w.broken && w.trustedHash != nil && w.trustedSeq > w.next-1 {
+		w.fail(ChainBreak{Seq: w.next, Problem: fmt.Sprintf(
+			"the chain ends at seq %d, before the trusted head at %d: its newest entries were deleted", w.next-1, w.trustedSeq)})
+	}
+}
+
+// auditExportRow is one line of `medrec audit export`: every column, and
+// the row's chain entry (null while the row is not sealed yet), so an
+// archive can be verified offline.
 type auditExportRow struct {
 	ID                string          `json:"id"`
 	TableName         string          `json:"table_name"`
@@ -425,16 +370,16 @@ type auditExportRow struct {
 	EmergencyAccessID *string         `json:"emergency_access_id"`
 	OldValues         json.RawMessage `json:"old_values"`
 	NewValues         json.RawMessage `json:"new_values"`
-	ChainStripe       int16           `json:"chain_stripe"`
-	ChainSeq          int64           `json:"chain_seq"`
-	PayloadDigest     string          `json:"payload_digest"`
-	RowHash           string          `json:"row_hash"`
+	Txid              int64           `json:"txid"`
 	RedactedAt        *time.Time      `json:"redacted_at"`
+	ChainSeq          *int64          `json:"chain_seq"`
+	PayloadDigest     *string         `json:"payload_digest"`
+	RowHash           *string         `json:"row_hash"`
 }
 
 // ExportAuditLog writes the audit rows with from <= changed_at < to as JSON
-// Lines, in (changed_at, chain_stripe, chain_seq) order, and returns how
-// many. conn is the owner's. Rows of detached partitions are not included.
+// Lines, in (changed_at, chain seq) order, and returns how many. conn is
+// the owner's. Rows of detached partitions are not included.
 func ExportAuditLog(ctx context.Context, conn *pgx.Conn, from, to time.Time, w io.Writer) (int64, error) {
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -442,13 +387,14 @@ func ExportAuditLog(ctx context.Context, conn *pgx.Conn, from, to time.Time, w i
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	rows, err := tx.Query(ctx, `
-		SELECT id::text, table_name, record_id::text, action, user_id::text,
-		       to_char(changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-		       patient_id::text, emergency_access_id::text, old_values::text, new_values::text,
-		       chain_stripe, chain_seq, encode(payload_digest, 'hex'), encode(row_hash, 'hex'), redacted_at
-		FROM audit_log
-		WHERE changed_at >= $1 AND changed_at < $2
-		ORDER BY changed_at, chain_stripe, chain_seq`, from, to)
+		SELECT a.id::text, a.table_name, a.record_id::text, a.action, a.user_id::text,
+		       to_char(a.changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+		       a.patient_id::text, a.emergency_access_id::text, a.old_values::text, a.new_values::text,
+		       a.txid, a.redacted_at, c.seq, encode(c.payload_digest, 'hex'), encode(c.row_hash, 'hex')
+		FROM audit_log a
+		LEFT JOIN audit_chain c ON c.audit_id = a.id AND c.changed_at = a.changed_at
+		WHERE a.changed_at >= $1 AND a.changed_at < $2
+		ORDER BY a.changed_at, c.seq, a.id`, from, to)
 	if err != nil {
 		return 0, fmt.Errorf("export audit log: %w", err)
 	}
@@ -460,8 +406,8 @@ func ExportAuditLog(ctx context.Context, conn *pgx.Conn, from, to time.Time, w i
 		var r auditExportRow
 		var oldV, newV *string
 		if err := rows.Scan(&r.ID, &r.TableName, &r.RecordID, &r.Action, &r.UserID, &r.ChangedAt,
-			&r.PatientID, &r.EmergencyAccessID, &oldV, &newV, &r.ChainStripe, &r.ChainSeq,
-			&r.PayloadDigest, &r.RowHash, &r.RedactedAt); err != nil {
+			&r.PatientID, &r.EmergencyAccessID, &oldV, &newV, &r.Txid, &r.RedactedAt,
+			&r.ChainSeq, &r.PayloadDigest, &r.RowHash); err != nil {
 			return n, fmt.Errorf("export audit log: %w", err)
 		}
 		if oldV != nil {
@@ -482,9 +428,10 @@ func ExportAuditLog(ctx context.Context, conn *pgx.Conn, from, to time.Time, w i
 }
 
 // ArchiveAuditLog detaches every monthly partition of audit_log that ends
-// on or before before (the first of a month, UTC), after recording the
-// anchors the verifier starts from, and returns the detached tables'
-// names. Export those months first; the tables stay until dropped.
+// on or before before (the first of a month, UTC), after sealing their rows
+// and replacing their chain entries by the anchors the verifier starts
+// from, and returns the detached tables' names. Export those months first;
+// the tables stay until dropped.
 func ArchiveAuditLog(ctx context.Context, conn *pgx.Conn, before time.Time) ([]string, error) {
 	rows, err := conn.Query(ctx, `SELECT medrec_audit_archive($1::date)`, before.UTC().Format(time.DateOnly))
 	if err != nil {
@@ -505,17 +452,4 @@ func (db *DB) EnsureAuditPartitions(ctx context.Context) error {
 		return fmt.Errorf("audit partitions: %w", translate(err))
 	}
 	return nil
-}
-
-// CheckpointAuditChain records each stripe's current last row in
-// audit_chain_head (medrec_audit_checkpoint), so that `medrec audit
-// verify` catches the removal of any row written before now. It returns
-// how many stripes moved; 0 also when another process is checkpointing.
-// The service calls it with its periodic sweeps.
-func (db *DB) CheckpointAuditChain(ctx context.Context) (int, error) {
-	var moved int
-	if err := db.pool.QueryRow(ctx, `SELECT medrec_audit_checkpoint()`).Scan(&moved); err != nil {
-		return 0, fmt.Errorf("audit checkpoint: %w", translate(err))
-	}
-	return moved, nil
 }

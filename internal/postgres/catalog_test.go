@@ -49,8 +49,12 @@ var catalogQueries = []struct{ kind, sql string }{
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = 'public' AND NOT t.tgisinternal AND NOT c.relispartition`},
 	{"function", `
-		SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', pg_get_functiondef(p.oid)
+		SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+		       CASE WHEN p.prokind = 'a'
+		            THEN 'aggregate sfunc=' || a.aggtransfn::regproc::text || ' stype=' || format_type(a.aggtranstype, NULL)
+		            ELSE pg_get_functiondef(p.oid) END
 		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		LEFT JOIN pg_aggregate a ON a.aggfnoid = p.oid
 		WHERE n.nspname = 'public'
 		  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')`},
 	{"table", `

@@ -20,18 +20,22 @@ type AiRequestLog struct {
 	UpdatedAt    time.Time
 }
 
-type AuditChainAnchor struct {
-	Stripe     int16
-	Seq        int64
-	RowHash    []byte
-	ArchivedAt time.Time
-	Partition  string
+type AuditChain struct {
+	Seq           int64
+	AuditID       string
+	ChangedAt     time.Time
+	PayloadDigest []byte
+	RowHash       []byte
+	SealedBelow   int64
+	SealedAt      time.Time
 }
 
-type AuditChainHead struct {
-	Stripe   int16
-	LastSeq  int64
-	LastHash []byte
+type AuditChainAnchor struct {
+	Seq         int64
+	RowHash     []byte
+	SealedBelow int64
+	ArchivedAt  time.Time
+	Partition   string
 }
 
 type AuditLog struct {
@@ -45,11 +49,8 @@ type AuditLog struct {
 	NewValues         []byte
 	PatientID         *string
 	EmergencyAccessID *string
-	ChainStripe       int16
-	ChainSeq          int64
-	PayloadDigest     []byte
-	RowHash           []byte
 	RedactedAt        *time.Time
+	Txid              int64
 }
 
 type AuditLogDefault struct {
