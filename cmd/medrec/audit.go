@@ -144,8 +144,12 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 			}
 			return fmt.Errorf("audit chain broken: first bad row: %s", rep.Breaks[0])
 		}
-		fmt.Fprintf(stdout, "audit chain OK: %d rows up to seq %d (%d redacted by erasures, %d archived, %d of running transactions not sealed yet)\n",
-			rep.Rows, rep.Head.Seq, rep.Redacted, rep.Archived, rep.Pending)
+		fmt.Fprintf(stdout, "audit chain OK: %d rows up to seq %d (%d redacted by erasures, %d archived)\n",
+			rep.Rows, rep.Head.Seq, rep.Redacted, rep.Archived)
+		if rep.Pending > 0 {
+			fmt.Fprintf(stdout, "%d rows not sealed yet, the oldest from %s: a transaction of this database that began before them is still running\n",
+				rep.Pending, rep.OldestPending.UTC().Format(time.RFC3339))
+		}
 		return nil
 	case "export":
 		w := stdout

@@ -894,3 +894,137 @@ func TestAuditedWritesUnderSnapshotIsolation(t *testing.T) {
 		t.Fatalf("%d rows, %v", rep.Rows, rep.Breaks)
 	}
 }
+
+// TestAuditSealCountsTheCallersOwnTransaction: a seal called inside a
+// transaction that has written audit rows leaves them, and any it writes
+// afterwards, for a seal after its commit.
+func TestAuditSealCountsTheCallersOwnTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newChainFixture(t)
+	tx, err := f.owner.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
+		t.Fatal(err)
+	}
+	// A later transaction commits, so the horizon could pass ours.
+	other := pgtest.Conn(t, f.db.OwnerURL)
+	if _, err := other.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT medrec_audit_seal()`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("seal inside an audited transaction = %d, %v; want 0", n, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.seal(t); n != 3 {
+		t.Fatalf("sealed %d rows after the commit, want 3", n)
+	}
+	if rep := f.verify(t); !rep.OK() || rep.Rows != 21 {
+		t.Fatalf("%d rows, %v", rep.Rows, rep.Breaks)
+	}
+}
+
+// TestAuditSealInBatches: a backlog is sealed in batches cut at
+// transaction boundaries, one call of SealAuditChain after another.
+func TestAuditSealInBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newChainFixture(t)
+	for range 2 {
+		if _, err := f.owner.Exec(ctx, `
+			INSERT INTO audit_log (table_name, record_id, action, new_values)
+			SELECT 'demo', gen_random_uuid(), 'READ', jsonb_build_object('i', i) FROM generate_series(1, 30000) AS i`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.seal(t); n != 60001 {
+		t.Fatalf("sealed %d rows, want 60001", n)
+	}
+	// The first 50,000 would have split the second transaction: the first
+	// batch stops before it.
+	if n := f.count(t, `SELECT count(DISTINCT sealed_below) FROM audit_chain WHERE seq > 18`); n < 2 {
+		t.Fatalf("the backlog was sealed in %d batch, want at least 2", n)
+	}
+	if rep := f.verify(t); !rep.OK() || rep.Rows != 60019 {
+		t.Fatalf("%d rows, %v", rep.Rows, rep.Breaks)
+	}
+}
+
+// TestAuditSealSurvivesAnOversizePayload: a row whose payload's text form
+// is over 1 GB (six bytes in jsonb's text for each control character) is
+// sealed with a marker instead of stopping every later seal.
+func TestAuditSealSurvivesAnOversizePayload(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newChainFixture(t)
+	if _, err := f.owner.Exec(ctx, `
+		INSERT INTO audit_log (table_name, record_id, action, new_values)
+		VALUES ('demo', gen_random_uuid(), 'READ', to_jsonb(repeat(chr(1), 180000000)))`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.seal(t); n != 2 {
+		t.Fatalf("sealed %d rows, want 2", n)
+	}
+	if rep := f.verify(t); !rep.OK() || rep.Rows != 20 {
+		t.Fatalf("%d rows, %v", rep.Rows, rep.Breaks)
+	}
+}
+
+// TestAuditAnchorCannotHideALiveRow: an anchor added by hand for a row of
+// a month still attached does not make its deletion look archived.
+func TestAuditAnchorCannotHideALiveRow(t *testing.T) {
+	t.Parallel()
+	f := newChainFixture(t)
+	id := f.row(t, 3)
+	f.superuser(t, `DELETE FROM audit_log WHERE id = $1`, id)
+	f.superuser(t, `
+		INSERT INTO audit_chain_anchor (seq, row_hash, sealed_below, partition)
+		SELECT seq, row_hash, sealed_below, 'audit_log_default' FROM audit_chain WHERE seq = 3`)
+	wantBreak(t, f.verify(t), 3, id, "row is missing: deleted")
+}
+
+// TestAuditSealAfterARestore: restored into a cluster whose transaction
+// ids are lower than the chain's horizon, the sealer starts again from 0
+// and also seals the rows the old cluster had left unsealed.
+func TestAuditSealAfterARestore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newChainFixture(t)
+	// As dumped from a cluster 2^40 transactions further on: every horizon
+	// up there, and one row of that cluster not sealed yet.
+	const ahead = int64(1) << 40
+	f.superuser(t, `UPDATE audit_chain SET sealed_below = sealed_below + $1`, ahead)
+	f.superuser(t, `
+		INSERT INTO audit_log (table_name, record_id, action, txid)
+		VALUES ('demo', gen_random_uuid(), 'READ', (SELECT max(sealed_below) FROM audit_chain) + 5)`)
+	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.seal(t); n != 2 {
+		t.Fatalf("sealed %d rows after the restore, want 2", n)
+	}
+	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.seal(t); n != 1 {
+		t.Fatalf("sealed %d rows next, want 1", n)
+	}
+	if rep := f.verify(t); !rep.OK() || rep.Rows != 21 || rep.Pending != 0 {
+		t.Fatalf("%d rows, %d pending, %v", rep.Rows, rep.Pending, rep.Breaks)
+	}
+}

@@ -51,6 +51,10 @@ type AuditVerifyReport struct {
 	Redacted int64 // of those, rows whose payload an erasure removed, accepted
 	Archived int64 // entries whose rows were archived, accepted from their anchors
 	Pending  int64 // rows not sealed yet: their transactions were running at the last seal
+	// OldestPending is the changed_at of the oldest pending row: sealing
+	// waits for every transaction of the database older than a row, so an
+	// old one here means a long transaction is holding it back.
+	OldestPending time.Time
 	// Breaks holds the first break in the chain, if any, and every row
 	// that should be in the chain and is not, earliest changed_at first;
 	// Breaks[0] is the first bad row. Empty: the chain holds.
@@ -72,14 +76,48 @@ type AuditHead struct {
 	Hash string `json:"hash"` // hex
 }
 
+// auditSealBacklog is how many rows one call of medrec_audit_seal must
+// chain for SealAuditChain to call it again at once: it chains at most
+// 50,000 (whole transactions; migration 00023), so a call that chained
+// this many has likely cut a backlog short. Fewer: the rest waits for the
+// next call, a second later in the service.
+const auditSealBacklog = 10000
+
 // SealAuditChain seals every audit row whose transaction has ended
-// (medrec_audit_seal) and returns how many it chained; 0 also when another
-// process is sealing. q is the service's pool or the owner's connection.
-func SealAuditChain(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
+// (medrec_audit_seal, batch after batch) and returns how many it chained;
+// 0 also when another process is sealing. conn is the service's pool or the
+// owner's connection. The statement timeout is lifted for the seal: a
+// transaction of a million audit rows is sealed in one statement, and a
+// timeout would leave it unsealed for good.
+func SealAuditChain(ctx context.Context, conn interface {
+	Begin(context.Context) (pgx.Tx, error)
 }) (int, error) {
+	total := 0
+	for {
+		n, err := sealAuditBatch(ctx, conn)
+		total += n
+		if err != nil || n < auditSealBacklog {
+			return total, err
+		}
+	}
+}
+
+func sealAuditBatch(ctx context.Context, conn interface {
+	Begin(context.Context) (pgx.Tx, error)
+}) (int, error) {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("seal audit chain: %w", translate(err))
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
 	var n int
-	if err := q.QueryRow(ctx, `SELECT medrec_audit_seal()`).Scan(&n); err != nil {
+	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+		return 0, fmt.Errorf("seal audit chain: %w", translate(err))
+	}
+	if err := tx.QueryRow(ctx, `SELECT medrec_audit_seal()`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("seal audit chain: %w", translate(err))
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("seal audit chain: %w", translate(err))
 	}
 	return n, nil
@@ -154,6 +192,26 @@ func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted *AuditHead) (
 		return nil, fmt.Errorf("verify audit chain: read erasures: %w", err)
 	}
 
+	// The monthly partitions still attached: a row of one of them cannot
+	// have been archived, whatever audit_chain_anchor says.
+	attached := map[string]bool{}
+	rows, err = tx.Query(ctx, `
+		SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'audit_log'::regclass`)
+	if err != nil {
+		return nil, fmt.Errorf("verify audit chain: read partitions: %w", err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("verify audit chain: read partitions: %w", err)
+		}
+		attached[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("verify audit chain: read partitions: %w", err)
+	}
+
 	// The horizon of the last seal: every row of a transaction below it
 	// must be in the chain.
 	var sealedBelow int64
@@ -166,7 +224,7 @@ func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted *AuditHead) (
 	}
 
 	rep := &AuditVerifyReport{}
-	w := chainWalk{rep: rep, anchors: anchors, erased: erased, trustedHash: trustedHash}
+	w := chainWalk{rep: rep, anchors: anchors, erased: erased, attached: attached, trustedHash: trustedHash}
 	if trusted != nil {
 		w.trustedSeq = trusted.Seq
 	}
@@ -175,7 +233,7 @@ func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted *AuditHead) (
 		       medrec_audit_entry_bytes(c.seq, a.id, a.table_name, a.record_id, a.action, a.user_id,
 		                                a.changed_at, a.patient_id, a.emergency_access_id, a.txid,
 		                                c.payload_digest),
-		       coalesce(c.payload_digest = medrec_audit_payload_digest(a.old_values, a.new_values), false),
+		       coalesce(c.payload_digest = medrec_audit_seal_digest(a.old_values, a.new_values), false),
 		       coalesce(a.redacted_at IS NOT NULL AND a.old_values IS NULL AND a.new_values IS NULL, false),
 		       a.patient_id::text
 		FROM audit_chain c
@@ -214,6 +272,9 @@ func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted *AuditHead) (
 		}
 		if txid >= sealedBelow {
 			rep.Pending++
+			if rep.OldestPending.IsZero() || b.ChangedAt.Before(rep.OldestPending) {
+				rep.OldestPending = b.ChangedAt
+			}
 			continue
 		}
 		b.Problem = "not in the chain, though its transaction ended before the last seal: inserted"
@@ -251,6 +312,7 @@ type chainWalk struct {
 	rep         *AuditVerifyReport
 	anchors     map[int64][]byte
 	erased      map[string]bool
+	attached    map[string]bool // partitions of audit_log
 	trustedSeq  int64
 	trustedHash []byte // nil: no trusted head
 	started     bool
@@ -305,7 +367,10 @@ func (w *chainWalk) step(e chainEntry) {
 		bad(fmt.Sprintf("the entries before it (seq %d to %d) are missing from the chain: deleted", w.next, e.seq-1))
 		return
 	case !e.present:
-		if hash, ok := w.anchors[e.seq]; !ok || !bytes.Equal(hash, e.rowHash) {
+		// Archived only if an anchor says so and its month's partition
+		// is no longer attached (an anchor is easy to add; a detach shows).
+		month := "audit_log_y" + e.changedAt.UTC().Format("2006") + "m" + e.changedAt.UTC().Format("01")
+		if hash, ok := w.anchors[e.seq]; !ok || !bytes.Equal(hash, e.rowHash) || w.attached[month] {
 			bad("the row is missing: deleted")
 			return
 		}

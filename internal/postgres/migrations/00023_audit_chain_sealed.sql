@@ -141,28 +141,60 @@ CREATE TABLE audit_chain_anchor (
     archived_at  timestamptz NOT NULL DEFAULT now(),
     partition    text NOT NULL
 );
+CREATE TRIGGER audit_chain_anchor_append_only BEFORE UPDATE OR DELETE ON audit_chain_anchor
+    FOR EACH ROW EXECUTE FUNCTION medrec_audit_append_only();
+CREATE TRIGGER audit_chain_anchor_no_truncate BEFORE TRUNCATE ON audit_chain_anchor
+    FOR EACH STATEMENT EXECUTE FUNCTION medrec_audit_append_only();
 
--- Seals every audit row whose transaction has ended and that is not
--- sealed yet (see the top of this file); returns how many. 0 also when
--- another process is sealing right now. Idempotent, argument-less and
--- SECURITY DEFINER: the service calls it every second, and audit_chain is
--- out of its reach. In READ COMMITTED (the service calls it on its own)
--- the statement that reads the chain's end takes its snapshot after the
--- lock, so it sees the previous sealer's entries; in any other case a
--- second seal of a row is refused by audit_chain's keys, not written.
+-- The payload digest as the sealer takes it: medrec_audit_payload_digest,
+-- or, for a payload whose text form is too large to build (more than 1 GB,
+-- which a jsonb value a few hundred MB long can reach), a fixed marker. The
+-- digest used to be taken at insert, where such a row was refused; taken
+-- at sealing, one such row must not stop every later seal. Its payload is
+-- then not covered by the chain (the rest of the row is). The EXCEPTION
+-- block costs a subtransaction per row, on the sealer, not on the writer.
+-- +goose StatementBegin
+CREATE FUNCTION medrec_audit_seal_digest(old_values jsonb, new_values jsonb) RETURNS bytea
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+    RETURN public.medrec_audit_payload_digest(old_values, new_values);
+EXCEPTION WHEN program_limit_exceeded OR out_of_memory THEN
+    RETURN sha256(convert_to('medrec-audit-payload-too-large', 'UTF8'));
+END;
+$$;
+-- +goose StatementEnd
+
+-- Seals audit rows whose transactions have ended and that are not sealed
+-- yet (see the top of this file), at most about 50,000 a call (whole
+-- transactions: a larger one is sealed in one go), and returns how many: a
+-- caller that gets 50,000 or more calls again. 0 also when another process
+-- is sealing right now. Idempotent, argument-less and SECURITY DEFINER: the
+-- service calls it every second, and audit_chain is out of its reach.
+-- READ COMMITTED only: the statement that reads the chain's end takes its
+-- snapshot after the lock, so it sees the previous sealer's entries.
 -- +goose StatementBegin
 CREATE FUNCTION medrec_audit_seal() RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
+    batch CONSTANT integer := 50000;
     last_seq bigint;
     last_hash bytea;
     below bigint;
     horizon bigint;
+    restored_from bigint; -- see the restore case below
+    cut bigint;
     snap pg_snapshot;
     n integer;
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'the audit chain is sealed only in READ COMMITTED transactions, not %',
+            upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
     IF NOT pg_try_advisory_xact_lock(1836213603, -1) THEN
         RETURN 0;
     END IF;
@@ -181,6 +213,9 @@ BEGIN
     -- transaction that cannot be placed (one that ended meanwhile, a
     -- prepared one, one whose backend_xid is hidden from this role)
     -- counts as possibly ours: that only delays sealing, to the next run.
+    -- The caller's own transaction is not in its snapshot's list; if it
+    -- has an id it counts too (its rows are not committed yet, and it
+    -- may write more).
     snap := pg_current_snapshot();
     SELECT coalesce(min(x.id), pg_snapshot_xmax(snap)::text::bigint) INTO horizon
     FROM (SELECT xip::text::bigint AS id FROM pg_snapshot_xip(snap) AS xip) x
@@ -188,17 +223,35 @@ BEGIN
         SELECT 1 FROM pg_stat_activity s
         WHERE s.datid IS NOT NULL AND s.datid <> (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
           AND s.backend_xid::text::bigint = x.id % 4294967296);
+    horizon := least(horizon, pg_current_xact_id_if_assigned()::text::bigint);
     IF below > pg_snapshot_xmax(snap)::text::bigint THEN
         -- The chain's horizon is ahead of this cluster's transaction
-        -- counter: the database was restored into another cluster. Its
-        -- transaction ids start again from lower numbers, so look at every
-        -- row not in the chain yet (the NOT EXISTS below keeps the sealed
-        -- ones out).
+        -- counter: the database was restored into another cluster, whose
+        -- transaction ids start again from lower numbers. Look at every
+        -- row not in the chain yet below the new horizon (the NOT EXISTS
+        -- below keeps the sealed ones out), and at the rows the old
+        -- cluster had not sealed (at or above its horizon: they were
+        -- committed when dumped).
         RAISE NOTICE 'audit seal: the chain''s horizon % is ahead of this cluster''s transaction ids; sealing from 0', below;
+        restored_from := below;
         below := 0;
     END IF;
-    IF horizon <= below THEN
+    IF horizon <= below AND restored_from IS NULL THEN
         RETURN 0;
+    END IF;
+    -- At most a batch: cut at the first transaction past it (not after a
+    -- restore, which is sealed in one go).
+    IF restored_from IS NULL THEN
+        SELECT a.txid INTO cut
+        FROM public.audit_log a
+        WHERE a.txid >= below AND a.txid < horizon
+        ORDER BY a.txid OFFSET batch LIMIT 1;
+        IF cut IS NOT NULL THEN
+            IF cut = (SELECT min(a.txid) FROM public.audit_log a WHERE a.txid >= below AND a.txid < horizon) THEN
+                cut := cut + 1; -- one transaction larger than a batch: all of it
+            END IF;
+            horizon := cut;
+        END IF;
     END IF;
     INSERT INTO public.audit_chain (seq, audit_id, changed_at, payload_digest, row_hash, sealed_below)
     SELECT last_seq + r.n, r.id, r.changed_at, r.digest,
@@ -210,10 +263,10 @@ BEGIN
            horizon
     FROM (SELECT a.id, a.table_name, a.record_id, a.action, a.user_id, a.changed_at,
                  a.patient_id, a.emergency_access_id, a.txid,
-                 public.medrec_audit_payload_digest(a.old_values, a.new_values) AS digest,
+                 public.medrec_audit_seal_digest(a.old_values, a.new_values) AS digest,
                  row_number() OVER (ORDER BY a.txid, a.changed_at, a.id) AS n
           FROM public.audit_log a
-          WHERE a.txid >= below AND a.txid < horizon
+          WHERE ((a.txid >= below AND a.txid < horizon) OR a.txid >= restored_from)
             AND NOT EXISTS (SELECT 1 FROM public.audit_chain c
                             WHERE c.audit_id = a.id AND c.changed_at = a.changed_at)) r;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -248,10 +301,11 @@ BEGIN
     IF cutoff > date_trunc('month', now() AT TIME ZONE 'UTC')::timestamp AT TIME ZONE 'UTC' THEN
         RAISE EXCEPTION 'archive: % is after the current month', before USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- One archive at a time, no writer until the detach (it waits for the
-    -- transactions writing audit rows now), and no seal but ours.
-    LOCK TABLE public.audit_log IN SHARE ROW EXCLUSIVE MODE;
+    -- No seal but ours (taken first: waiting for it must not hold up the
+    -- writers), one archive at a time and no writer until the detach (it
+    -- waits for the transactions writing audit rows now).
     PERFORM pg_advisory_xact_lock(1836213603, -1);
+    LOCK TABLE public.audit_log IN SHARE ROW EXCLUSIVE MODE;
     SELECT coalesce(array_agg(c.oid), '{}') INTO parts
     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
     WHERE i.inhparent = 'public.audit_log'::regclass
@@ -261,7 +315,10 @@ BEGIN
     IF cardinality(parts) = 0 THEN
         RETURN;
     END IF;
-    PERFORM public.medrec_audit_seal(); -- the lock is ours: it seals
+    -- The lock is ours, so it seals; batch after batch.
+    LOOP
+        EXIT WHEN public.medrec_audit_seal() < 50000;
+    END LOOP;
     SELECT count(*) INTO unsealed
     FROM public.audit_log a
     WHERE a.tableoid = ANY (parts)
@@ -318,6 +375,7 @@ REVOKE EXECUTE ON FUNCTION medrec_audit_archive(date) FROM PUBLIC;
 -- chain trigger chains from there. Archive anchors cannot be carried over:
 -- they are dropped.
 DROP FUNCTION medrec_audit_seal();
+DROP FUNCTION medrec_audit_seal_digest(jsonb, jsonb);
 ALTER TABLE audit_log ADD COLUMN chain_stripe smallint, ADD COLUMN chain_seq bigint,
     ADD COLUMN payload_digest bytea, ADD COLUMN row_hash bytea;
 
