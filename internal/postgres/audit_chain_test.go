@@ -265,6 +265,21 @@ func TestAuditChainCatchesSuperuserTampering(t *testing.T) {
 		f.sealOnce(t) // the sealer does not take it in either
 		wantBreak(t, f.verify(t), 0, forged, "inserted")
 	})
+	t.Run("RowInsertedInTheFuture", func(t *testing.T) {
+		t.Parallel()
+		f := newChainFixture(t)
+		// Under a transaction id not issued yet, so that the sealer
+		// would never reach it.
+		var forged string
+		if err := f.owner.QueryRow(context.Background(), `
+			INSERT INTO audit_log (table_name, record_id, action, txid)
+			VALUES ('patients', gen_random_uuid(), 'READ', pg_current_xact_id()::text::bigint + 1000000)
+			RETURNING id::text`).Scan(&forged); err != nil {
+			t.Fatal(err)
+		}
+		f.sealOnce(t)
+		wantBreak(t, f.verify(t), 0, forged, "not been issued yet: inserted")
+	})
 	t.Run("EntryInserted", func(t *testing.T) {
 		t.Parallel()
 		f := newChainFixture(t)

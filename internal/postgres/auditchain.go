@@ -192,6 +192,13 @@ func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted *AuditHead) (
 		return nil, fmt.Errorf("verify audit chain: read erasures: %w", err)
 	}
 
+	// The first transaction id not issued yet: no genuine row has one as
+	// high.
+	var issued int64
+	if err := tx.QueryRow(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint`).Scan(&issued); err != nil {
+		return nil, fmt.Errorf("verify audit chain: read the transaction counter: %w", err)
+	}
+
 	// The monthly partitions still attached: a row of one of them cannot
 	// have been archived, whatever audit_chain_anchor says.
 	attached := map[string]bool{}
@@ -256,7 +263,10 @@ func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted *AuditHead) (
 	w.finish()
 
 	// Rows the chain does not have: pending if their transaction was still
-	// running at the last seal, else put there after it.
+	// running at the last seal, else put there after it (or under an id
+	// no transaction has had). After a restore into a cluster with lower
+	// transaction ids, seal first: until then the rows the old cluster had
+	// not sealed look like that.
 	rows, err = tx.Query(ctx, `
 		SELECT a.id::text, a.changed_at, a.txid FROM audit_log a
 		WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = a.id AND c.changed_at = a.changed_at)
@@ -269,6 +279,11 @@ func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted *AuditHead) (
 		var txid int64
 		if err := rows.Scan(&b.ID, &b.ChangedAt, &txid); err != nil {
 			return nil, fmt.Errorf("verify audit chain: read unsealed rows: %w", err)
+		}
+		if txid >= issued {
+			b.Problem = "its transaction id has not been issued yet: inserted"
+			rep.Breaks = append(rep.Breaks, b)
+			continue
 		}
 		if txid >= sealedBelow {
 			rep.Pending++
