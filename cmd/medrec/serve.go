@@ -306,9 +306,30 @@ func (m *Main) sweepSlow(ctx context.Context) {
 }
 
 // sweepFast runs, once, the sweeps of the one-minute interval: emergency
-// requests, so lists and reports show EXPIRED promptly.
+// requests, so lists and reports show EXPIRED promptly, and the check that
+// sealing keeps up.
 func (m *Main) sweepFast(ctx context.Context) {
 	m.sweepEmergency(ctx)
+	m.checkAuditSealLag(ctx)
+}
+
+// auditSealLagWarning is how far behind sealing may fall before the
+// service warns: a committed audit row older than this and not sealed yet.
+const auditSealLagWarning = 5 * time.Minute
+
+// checkAuditSealLag warns when committed audit rows have waited more than
+// auditSealLagWarning to be sealed: sealing waits for every older
+// transaction of the database that has an id, and until a row is sealed
+// an edit or deletion by a superuser leaves no trace (docs/security.md).
+func (m *Main) checkAuditSealLag(ctx context.Context) {
+	since, err := m.pool.AuditUnsealedSince(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		m.log.Warn("audit seal lag", "error", err)
+	case err == nil && since != nil && time.Since(*since) > auditSealLagWarning:
+		m.log.Warn("audit rows not sealed", "oldest_written_at", since.UTC(),
+			"hint", "a long-running transaction of this database holds the seal back; see pg_stat_activity")
+	}
 }
 
 // startSweep runs sweepSlow every interval, sweepFast every

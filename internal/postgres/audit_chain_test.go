@@ -460,6 +460,11 @@ func TestAuditSealWaitsForRunningTransactions(t *testing.T) {
 	if rep := f.verify(t); !rep.OK() || rep.Pending != 1 {
 		t.Fatalf("with a row waiting: %d pending, %v", rep.Pending, rep.Breaks)
 	}
+	// The service sees how long the committed row has waited.
+	svc := openApp(t, f.db)
+	if since, err := svc.AuditUnsealedSince(ctx); err != nil || since == nil {
+		t.Fatalf("unsealed since, with a committed row waiting = %v, %v", since, err)
+	}
 	if err := older.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -472,6 +477,9 @@ func TestAuditSealWaitsForRunningTransactions(t *testing.T) {
 	rep := f.verify(t)
 	if !rep.OK() || rep.Rows != 20 || rep.Pending != 0 {
 		t.Fatalf("after sealing: %d rows, %d pending, %v", rep.Rows, rep.Pending, rep.Breaks)
+	}
+	if since, err := svc.AuditUnsealedSince(ctx); err != nil || since != nil {
+		t.Fatalf("unsealed since, with everything sealed = %v, %v", since, err)
 	}
 }
 

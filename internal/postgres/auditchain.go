@@ -129,6 +129,19 @@ func (db *DB) SealAuditChain(ctx context.Context) (int, error) {
 	return SealAuditChain(ctx, db.pool)
 }
 
+// AuditUnsealedSince returns when the oldest committed audit row that is
+// not sealed yet was written, or nil if every committed row is sealed.
+// Sealing waits for every older transaction of the database, so a time
+// minutes back means a long transaction is leaving the rows behind it
+// unprotected (medrec_audit_unsealed_since).
+func (db *DB) AuditUnsealedSince(ctx context.Context) (*time.Time, error) {
+	var since *time.Time
+	if err := db.pool.QueryRow(ctx, `SELECT medrec_audit_unsealed_since()`).Scan(&since); err != nil {
+		return nil, fmt.Errorf("audit unsealed since: %w", translate(err))
+	}
+	return since, nil
+}
+
 // VerifyAuditChain checks the audit chain in one snapshot: every entry of
 // audit_chain, in order and without gaps, against its row (the hash from
 // its predecessor and the row's content; the payload against the digest,

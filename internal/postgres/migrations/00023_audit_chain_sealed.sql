@@ -275,6 +275,26 @@ END;
 $$;
 -- +goose StatementEnd
 
+-- When the oldest committed audit row not sealed yet was written (its
+-- transaction's start), or NULL if there is none. Sealing waits for every
+-- older transaction of the database that has an id, so a long one leaves
+-- the rows behind it unprotected: the service checks this every minute and
+-- warns when it falls minutes behind. SECURITY DEFINER: the chain is out of
+-- the service role's reach.
+-- +goose StatementBegin
+CREATE FUNCTION medrec_audit_unsealed_since() RETURNS timestamptz
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+    SELECT min(a.changed_at) FROM public.audit_log a
+    WHERE a.txid >= (SELECT coalesce(max(e.sealed_below), 0)
+                     FROM ((SELECT c.sealed_below FROM public.audit_chain c ORDER BY c.seq DESC LIMIT 1)
+                           UNION ALL
+                           (SELECT x.sealed_below FROM public.audit_chain_anchor x ORDER BY x.seq DESC LIMIT 1)) e)
+      AND NOT EXISTS (SELECT 1 FROM public.audit_chain c WHERE c.audit_id = a.id AND c.changed_at = a.changed_at)
+$$;
+-- +goose StatementEnd
+
 -- Detaches every monthly partition that ends on or before `before` (the
 -- first of a month, at most the current month's) and returns the detached
 -- tables' names, which stay in the database until the operator has
@@ -374,6 +394,7 @@ REVOKE EXECUTE ON FUNCTION medrec_audit_archive(date) FROM PUBLIC;
 -- payload digests), the stripe heads are that chain's checkpoints and the
 -- chain trigger chains from there. Archive anchors cannot be carried over:
 -- they are dropped.
+DROP FUNCTION medrec_audit_unsealed_since();
 DROP FUNCTION medrec_audit_seal();
 DROP FUNCTION medrec_audit_seal_digest(jsonb, jsonb);
 ALTER TABLE audit_log ADD COLUMN chain_stripe smallint, ADD COLUMN chain_seq bigint,
