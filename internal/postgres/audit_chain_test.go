@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"medrec/internal/pgtest"
@@ -61,6 +62,17 @@ func newChainFixture(t *testing.T) chainFixture {
 		t.Fatalf("fixture: %d chain entries, want 18", n)
 	}
 	return f
+}
+
+// writeRead writes one audit row (a READ of nothing in particular) through
+// q: a connection, or a transaction kept open.
+func writeRead(t *testing.T, q interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}) {
+	t.Helper()
+	if _, err := q.Exec(context.Background(), `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // superuser runs sql on the owner's connection (a superuser in tests) with
@@ -448,12 +460,8 @@ func TestAuditSealWaitsForRunningTransactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer older.Rollback(ctx)
-	if _, err := older.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
-		t.Fatal(err)
-	}
+	writeRead(t, older)
+	writeRead(t, f.owner)
 	if n := f.sealOnce(t); n != 0 {
 		t.Fatalf("sealed %d rows while an older transaction that wrote one is open, want 0", n)
 	}
@@ -547,9 +555,7 @@ func TestAuditArchiveKeepsTheChainVerifiable(t *testing.T) {
 		t.Fatalf("after detaching February: %d rows, head %d, %v", rep.Rows, rep.Head.Seq, rep.Breaks)
 	}
 	// The chain goes on from there.
-	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
-		t.Fatal(err)
-	}
+	writeRead(t, f.owner)
 	f.seal(t)
 	if rep := f.verify(t); !rep.OK() || rep.Head.Seq != 6 {
 		t.Fatalf("a row after archiving: head %d, %v", rep.Head.Seq, rep.Breaks)
@@ -783,9 +789,7 @@ func TestAuditChainSealedMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newChainFixture(t)
-	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
-		t.Fatal(err) // not sealed when the rollback comes
-	}
+	writeRead(t, f.owner) // not sealed when the rollback comes
 	m, err := postgres.NewMigrator(f.db.OwnerURL, postgres.AppRole{Name: pgtest.AppRoleName}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -930,21 +934,15 @@ func TestAuditSealCountsTheCallersOwnTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
-		t.Fatal(err)
-	}
+	writeRead(t, tx)
 	// A later transaction commits, so the horizon could pass ours.
 	other := pgtest.Conn(t, f.db.OwnerURL)
-	if _, err := other.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
-		t.Fatal(err)
-	}
+	writeRead(t, other)
 	var n int
 	if err := tx.QueryRow(ctx, `SELECT medrec_audit_seal()`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("seal inside an audited transaction = %d, %v; want 0", n, err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
-		t.Fatal(err)
-	}
+	writeRead(t, tx)
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -969,9 +967,7 @@ func TestAuditSealInBatches(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
-		t.Fatal(err)
-	}
+	writeRead(t, f.owner)
 	if n := f.seal(t); n != 60001 {
 		t.Fatalf("sealed %d rows, want 60001", n)
 	}
@@ -997,9 +993,7 @@ func TestAuditSealSurvivesAnOversizePayload(t *testing.T) {
 		VALUES ('demo', gen_random_uuid(), 'READ', to_jsonb(repeat(chr(1), 180000000)))`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
-		t.Fatal(err)
-	}
+	writeRead(t, f.owner)
 	if n := f.seal(t); n != 2 {
 		t.Fatalf("sealed %d rows, want 2", n)
 	}
@@ -1026,7 +1020,6 @@ func TestAuditAnchorCannotHideALiveRow(t *testing.T) {
 // and also seals the rows the old cluster had left unsealed.
 func TestAuditSealAfterARestore(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	f := newChainFixture(t)
 	// As dumped from a cluster 2^40 transactions further on: every horizon
 	// up there, and one row of that cluster not sealed yet.
@@ -1035,19 +1028,42 @@ func TestAuditSealAfterARestore(t *testing.T) {
 	f.superuser(t, `
 		INSERT INTO audit_log (table_name, record_id, action, txid)
 		VALUES ('demo', gen_random_uuid(), 'READ', (SELECT max(sealed_below) FROM audit_chain) + 5)`)
-	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
-		t.Fatal(err)
-	}
+	writeRead(t, f.owner)
 	if n := f.seal(t); n != 2 {
 		t.Fatalf("sealed %d rows after the restore, want 2", n)
 	}
-	if _, err := f.owner.Exec(ctx, `INSERT INTO audit_log (table_name, record_id, action) VALUES ('demo', gen_random_uuid(), 'READ')`); err != nil {
-		t.Fatal(err)
-	}
+	writeRead(t, f.owner)
 	if n := f.seal(t); n != 1 {
 		t.Fatalf("sealed %d rows next, want 1", n)
 	}
 	if rep := f.verify(t); !rep.OK() || rep.Rows != 21 || rep.Pending != 0 {
 		t.Fatalf("%d rows, %d pending, %v", rep.Rows, rep.Pending, rep.Breaks)
+	}
+}
+
+// TestAuditArchiveSealsABacklog: archiving seals the months' rows batch
+// after batch, also when a batch ends short of 50,000 rows at a
+// transaction boundary, before it detaches them.
+func TestAuditArchiveSealsABacklog(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newChainFixture(t)
+	if _, err := f.owner.Exec(ctx, `SELECT medrec_audit_create_partition('2025-01-01')`); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the first batch stops before the second transaction
+		if _, err := f.owner.Exec(ctx, `
+			INSERT INTO audit_log (table_name, record_id, action, changed_at, new_values)
+			SELECT 'demo', gen_random_uuid(), 'READ', '2025-01-10Z', jsonb_build_object('i', i)
+			FROM generate_series(1, 30000) AS i`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := postgres.ArchiveAuditLog(ctx, f.owner, time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil || len(names) != 1 {
+		t.Fatalf("archive over a backlog of 60,000 rows = %v, %v", names, err)
+	}
+	if rep := f.verify(t); !rep.OK() || rep.Rows != 18 || rep.Archived != 60000 {
+		t.Fatalf("%d rows, %d archived, %v", rep.Rows, rep.Archived, rep.Breaks)
 	}
 }

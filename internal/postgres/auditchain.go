@@ -172,74 +172,46 @@ func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted *AuditHead) (
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 
+	// each runs sql and calls fn for each row, scanned into dest.
+	each := func(what, sql string, dest []any, fn func()) error {
+		rows, err := tx.Query(ctx, sql)
+		if err == nil {
+			_, err = pgx.ForEachRow(rows, dest, func() error { fn(); return nil })
+		}
+		if err != nil {
+			return fmt.Errorf("verify audit chain: read %s: %w", what, err)
+		}
+		return nil
+	}
+	var seq int64
+	var hash []byte
 	anchors := map[int64][]byte{}
-	rows, err := tx.Query(ctx, `SELECT seq, row_hash FROM audit_chain_anchor`)
-	if err != nil {
-		return nil, fmt.Errorf("verify audit chain: read anchors: %w", err)
+	if err := each("anchors", `SELECT seq, row_hash FROM audit_chain_anchor`,
+		[]any{&seq, &hash}, func() { anchors[seq] = hash }); err != nil {
+		return nil, err
 	}
-	for rows.Next() {
-		var seq int64
-		var hash []byte
-		if err := rows.Scan(&seq, &hash); err != nil {
-			return nil, fmt.Errorf("verify audit chain: read anchors: %w", err)
-		}
-		anchors[seq] = hash
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("verify audit chain: read anchors: %w", err)
-	}
-
+	var name string
 	erased := map[string]bool{}
-	rows, err = tx.Query(ctx, `SELECT DISTINCT patient_id::text FROM audit_log WHERE action = 'ERASE' AND patient_id IS NOT NULL`)
-	if err != nil {
-		return nil, fmt.Errorf("verify audit chain: read erasures: %w", err)
+	if err := each("erasures", `SELECT DISTINCT patient_id::text FROM audit_log WHERE action = 'ERASE' AND patient_id IS NOT NULL`,
+		[]any{&name}, func() { erased[name] = true }); err != nil {
+		return nil, err
 	}
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return nil, fmt.Errorf("verify audit chain: read erasures: %w", err)
-		}
-		erased[p] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("verify audit chain: read erasures: %w", err)
-	}
-
-	// The first transaction id not issued yet: no genuine row has one as
-	// high.
-	var issued int64
-	if err := tx.QueryRow(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint`).Scan(&issued); err != nil {
-		return nil, fmt.Errorf("verify audit chain: read the transaction counter: %w", err)
-	}
-
 	// The monthly partitions still attached: a row of one of them cannot
 	// have been archived, whatever audit_chain_anchor says.
 	attached := map[string]bool{}
-	rows, err = tx.Query(ctx, `
+	if err := each("partitions", `
 		SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-		WHERE i.inhparent = 'audit_log'::regclass`)
-	if err != nil {
-		return nil, fmt.Errorf("verify audit chain: read partitions: %w", err)
+		WHERE i.inhparent = 'audit_log'::regclass`,
+		[]any{&name}, func() { attached[name] = true }); err != nil {
+		return nil, err
 	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, fmt.Errorf("verify audit chain: read partitions: %w", err)
-		}
-		attached[name] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("verify audit chain: read partitions: %w", err)
-	}
-
-	// The horizon of the last seal: every row of a transaction below it
-	// must be in the chain.
-	var sealedBelow int64
+	// The horizon of the last seal, below which every row of a transaction
+	// must be in the chain, and the first transaction id not issued yet,
+	// which no genuine row has.
+	var sealedBelow, issued int64
 	if err := tx.QueryRow(ctx, `
-		SELECT coalesce(max(s.sealed_below), 0) FROM (
-		    (SELECT sealed_below FROM audit_chain ORDER BY seq DESC LIMIT 1)
-		    UNION ALL
-		    (SELECT sealed_below FROM audit_chain_anchor ORDER BY seq DESC LIMIT 1)) s`).Scan(&sealedBelow); err != nil {
+		SELECT sealed_below, pg_snapshot_xmax(pg_current_snapshot())::text::bigint
+		FROM medrec_audit_chain_end()`).Scan(&sealedBelow, &issued); err != nil {
 		return nil, fmt.Errorf("verify audit chain: read the horizon: %w", err)
 	}
 
@@ -248,7 +220,8 @@ func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted *AuditHead) (
 	if trusted != nil {
 		w.trustedSeq = trusted.Seq
 	}
-	rows, err = tx.Query(ctx, `
+	var e chainEntry
+	if err := each("the chain", `
 		SELECT c.seq, c.audit_id::text, c.changed_at, c.row_hash, a.id IS NOT NULL,
 		       medrec_audit_entry_bytes(c.seq, a.id, a.table_name, a.record_id, a.action, a.user_id,
 		                                a.changed_at, a.patient_id, a.emergency_access_id, a.txid,
@@ -258,58 +231,40 @@ func VerifyAuditChain(ctx context.Context, conn *pgx.Conn, trusted *AuditHead) (
 		       a.patient_id::text
 		FROM audit_chain c
 		LEFT JOIN audit_log a ON a.id = c.audit_id AND a.changed_at = c.changed_at
-		ORDER BY c.seq`)
-	if err != nil {
-		return nil, fmt.Errorf("verify audit chain: read the chain: %w", err)
-	}
-	for rows.Next() {
-		var e chainEntry
-		if err := rows.Scan(&e.seq, &e.id, &e.changedAt, &e.rowHash, &e.present, &e.rowBytes,
-			&e.payloadOK, &e.redacted, &e.patientID); err != nil {
-			return nil, fmt.Errorf("verify audit chain: read the chain: %w", err)
-		}
-		w.step(e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("verify audit chain: read the chain: %w", err)
+		ORDER BY c.seq`,
+		[]any{&e.seq, &e.id, &e.changedAt, &e.rowHash, &e.present, &e.rowBytes, &e.payloadOK, &e.redacted, &e.patientID},
+		func() { w.step(e) }); err != nil {
+		return nil, err
 	}
 	w.finish()
 
-	// Rows the chain does not have: pending if their transaction was still
-	// running at the last seal, else put there after it (or under an id
-	// no transaction has had). After a restore into a cluster with lower
-	// transaction ids, seal first: until then the rows the old cluster had
-	// not sealed look like that.
-	rows, err = tx.Query(ctx, `
+	// Rows the chain does not have, oldest first: pending if their
+	// transaction was still running at the last seal, else put there after
+	// it (or under an id no transaction has had). After a restore into a
+	// cluster with lower transaction ids, seal first: until then the rows
+	// the old cluster had not sealed look like that.
+	var b ChainBreak
+	var txid int64
+	if err := each("unsealed rows", `
 		SELECT a.id::text, a.changed_at, a.txid FROM audit_log a
 		WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = a.id AND c.changed_at = a.changed_at)
-		ORDER BY a.changed_at, a.id`)
-	if err != nil {
-		return nil, fmt.Errorf("verify audit chain: read unsealed rows: %w", err)
-	}
-	for rows.Next() {
-		var b ChainBreak
-		var txid int64
-		if err := rows.Scan(&b.ID, &b.ChangedAt, &txid); err != nil {
-			return nil, fmt.Errorf("verify audit chain: read unsealed rows: %w", err)
-		}
-		if txid >= issued {
-			b.Problem = "its transaction id has not been issued yet: inserted"
-			rep.Breaks = append(rep.Breaks, b)
-			continue
-		}
-		if txid >= sealedBelow {
-			rep.Pending++
-			if rep.OldestPending.IsZero() || b.ChangedAt.Before(rep.OldestPending) {
-				rep.OldestPending = b.ChangedAt
+		ORDER BY a.changed_at, a.id`,
+		[]any{&b.ID, &b.ChangedAt, &txid}, func() {
+			switch {
+			case txid >= issued:
+				b.Problem = "its transaction id has not been issued yet: inserted"
+				rep.Breaks = append(rep.Breaks, b)
+			case txid >= sealedBelow:
+				if rep.Pending == 0 {
+					rep.OldestPending = b.ChangedAt
+				}
+				rep.Pending++
+			default:
+				b.Problem = "not in the chain, though its transaction ended before the last seal: inserted"
+				rep.Breaks = append(rep.Breaks, b)
 			}
-			continue
-		}
-		b.Problem = "not in the chain, though its transaction ended before the last seal: inserted"
-		rep.Breaks = append(rep.Breaks, b)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("verify audit chain: read unsealed rows: %w", err)
+		}); err != nil {
+		return nil, err
 	}
 	sort.SliceStable(rep.Breaks, func(i, j int) bool {
 		a, b := rep.Breaks[i], rep.Breaks[j]

@@ -146,6 +146,25 @@ CREATE TRIGGER audit_chain_anchor_append_only BEFORE UPDATE OR DELETE ON audit_c
 CREATE TRIGGER audit_chain_anchor_no_truncate BEFORE TRUNCATE ON audit_chain_anchor
     FOR EACH STATEMENT EXECUTE FUNCTION medrec_audit_append_only();
 
+-- Where the chain ends: its last entry, or, when every entry was archived,
+-- the newest anchor, or genesis (seq 0, 32 zero bytes, horizon 0). The
+-- sealer continues from it; the lag check and `medrec audit verify` read
+-- its horizon. Not SECURITY DEFINER: it is called by the SECURITY DEFINER
+-- functions below and by the owner.
+-- +goose StatementBegin
+CREATE FUNCTION medrec_audit_chain_end(OUT seq bigint, OUT row_hash bytea, OUT sealed_below bigint)
+LANGUAGE sql STABLE
+AS $$
+    SELECT e.seq, e.row_hash, e.sealed_below
+    FROM ((SELECT c.seq, c.row_hash, c.sealed_below FROM public.audit_chain c ORDER BY c.seq DESC LIMIT 1)
+          UNION ALL
+          (SELECT a.seq, a.row_hash, a.sealed_below FROM public.audit_chain_anchor a ORDER BY a.seq DESC LIMIT 1)
+          UNION ALL
+          SELECT 0, pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'), 0) e
+    ORDER BY e.seq DESC LIMIT 1
+$$;
+-- +goose StatementEnd
+
 -- The payload digest as the sealer takes it: medrec_audit_payload_digest,
 -- or, for a payload whose text form is too large to build (more than 1 GB,
 -- which a jsonb value a few hundred MB long can reach), a fixed marker. The
@@ -199,12 +218,7 @@ BEGIN
         RETURN 0;
     END IF;
     SELECT e.seq, e.row_hash, e.sealed_below INTO last_seq, last_hash, below
-    FROM ((SELECT c.seq, c.row_hash, c.sealed_below FROM public.audit_chain c ORDER BY c.seq DESC LIMIT 1)
-          UNION ALL
-          (SELECT a.seq, a.row_hash, a.sealed_below FROM public.audit_chain_anchor a ORDER BY a.seq DESC LIMIT 1)
-          UNION ALL
-          SELECT 0, decode(repeat('00', 32), 'hex'), 0) e
-    ORDER BY e.seq DESC LIMIT 1;
+    FROM public.medrec_audit_chain_end() e;
     -- The horizon: the oldest transaction that may still write a row here,
     -- or, if none, the first one not started yet. Every transaction below
     -- it has committed or rolled back, or runs in another database of the
@@ -242,16 +256,13 @@ BEGIN
     -- At most a batch: cut at the first transaction past it (not after a
     -- restore, which is sealed in one go).
     IF restored_from IS NULL THEN
-        SELECT a.txid INTO cut
-        FROM public.audit_log a
-        WHERE a.txid >= below AND a.txid < horizon
-        ORDER BY a.txid OFFSET batch LIMIT 1;
-        IF cut IS NOT NULL THEN
-            IF cut = (SELECT min(a.txid) FROM public.audit_log a WHERE a.txid >= below AND a.txid < horizon) THEN
-                cut := cut + 1; -- one transaction larger than a batch: all of it
-            END IF;
-            horizon := cut;
-        END IF;
+        SELECT CASE WHEN b.txid = b.first THEN b.txid + 1 -- one transaction larger than a batch: all of it
+                    ELSE b.txid END INTO cut
+        FROM (SELECT a.txid, first_value(a.txid) OVER (ORDER BY a.txid) AS first
+              FROM public.audit_log a
+              WHERE a.txid >= below AND a.txid < horizon
+              ORDER BY a.txid OFFSET batch LIMIT 1) b;
+        horizon := coalesce(cut, horizon);
     END IF;
     INSERT INTO public.audit_chain (seq, audit_id, changed_at, payload_digest, row_hash, sealed_below)
     SELECT last_seq + r.n, r.id, r.changed_at, r.digest,
@@ -287,10 +298,7 @@ LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
     SELECT min(a.changed_at) FROM public.audit_log a
-    WHERE a.txid >= (SELECT coalesce(max(e.sealed_below), 0)
-                     FROM ((SELECT c.sealed_below FROM public.audit_chain c ORDER BY c.seq DESC LIMIT 1)
-                           UNION ALL
-                           (SELECT x.sealed_below FROM public.audit_chain_anchor x ORDER BY x.seq DESC LIMIT 1)) e)
+    WHERE a.txid >= (SELECT e.sealed_below FROM public.medrec_audit_chain_end() e)
       AND NOT EXISTS (SELECT 1 FROM public.audit_chain c WHERE c.audit_id = a.id AND c.changed_at = a.changed_at)
 $$;
 -- +goose StatementEnd
@@ -335,9 +343,11 @@ BEGIN
     IF cardinality(parts) = 0 THEN
         RETURN;
     END IF;
-    -- The lock is ours, so it seals; batch after batch.
+    -- The lock is ours, so it seals, batch after batch (a batch may end
+    -- short of 50,000 at a transaction boundary); no writer adds rows
+    -- meanwhile.
     LOOP
-        EXIT WHEN public.medrec_audit_seal() < 50000;
+        EXIT WHEN public.medrec_audit_seal() = 0;
     END LOOP;
     SELECT count(*) INTO unsealed
     FROM public.audit_log a
@@ -396,6 +406,7 @@ REVOKE EXECUTE ON FUNCTION medrec_audit_archive(date) FROM PUBLIC;
 -- they are dropped.
 DROP FUNCTION medrec_audit_unsealed_since();
 DROP FUNCTION medrec_audit_seal();
+DROP FUNCTION medrec_audit_chain_end();
 DROP FUNCTION medrec_audit_seal_digest(jsonb, jsonb);
 ALTER TABLE audit_log ADD COLUMN chain_stripe smallint, ADD COLUMN chain_seq bigint,
     ADD COLUMN payload_digest bytea, ADD COLUMN row_hash bytea;
